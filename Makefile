@@ -1,0 +1,38 @@
+# Two commands on a fresh machine with only Python 3.11+: `make demo` and `make test`.
+# Each creates .venv when missing and installs what it needs.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test lint typecheck unit eval bench schema clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "wiredesk needs Python 3.11+"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+demo: $(STAMP)  ## run the whole pipeline on an embedded Redis + SQLite and print the stories
+	$(BIN)/wiredesk demo
+
+test: lint typecheck  ## the whole suite: lint, types, unit, integration and end-to-end tests
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)  ## only the fast tests that need no Redis
+	$(BIN)/pytest -m "not integration and not e2e"
+
+schema: $(STAMP)  ## regenerate the committed JSON Schemas
+	$(BIN)/wiredesk schema --out schemas
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,19 @@
+"""Dedupe settings: the window and the thresholds of each stage of the cascade."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from wiredesk.settings import WiredeskSettings
+
+
+class DedupeSettings(WiredeskSettings):
+    window_s: int = Field(default=72 * 3600, ge=60, description="how long a story stays joinable")
+    num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations")
+    lsh_bands: int = Field(default=32, ge=1, description="LSH bands; num_perm must divide by it")
+    shingle_size: int = Field(default=5, ge=1, le=12, description="words per shingle")
+    minhash_seed: int = Field(default=1, description="must be equal in every replica")
+    near_threshold: float = Field(
+        default=0.5, gt=0, le=1, description="estimated Jaccard that makes a near-duplicate"
+    )
+    max_commit_retries: int = Field(default=100, ge=1)

@@ -1,0 +1,68 @@
+"""The store's stage: annotated articles in, rows upserted and committed, then acked."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from redis.asyncio import Redis
+
+from services.store.db import SqliteStore
+from services.store.settings import StoreSettings
+from wiredesk.messages import AnnotatedArticle, MalformedMessage, decode_entry
+from wiredesk.observability import DEAD_LETTERED, PROCESSED
+from wiredesk.streaming import Entry, StreamCommitter
+
+log = logging.getLogger(__name__)
+
+
+class StoreStage:
+    """One database transaction per batch; the acks follow the commit, never precede it."""
+
+    name = "store"
+
+    def __init__(self, settings: StoreSettings) -> None:
+        self.settings = settings
+        self.input_stream = settings.streams.annotated
+        self.group = settings.groups.store
+        self._db: SqliteStore | None = None
+        self._redis: Redis | None = None
+        self._committer: StreamCommitter | None = None
+
+    async def setup(self, redis: Redis) -> None:
+        self._db = SqliteStore.from_url(self.settings.database_url)
+        version = await asyncio.to_thread(self._db.migrate)
+        self._redis = redis
+        self._committer = StreamCommitter(redis, input_stream=self.input_stream, group=self.group)
+        log.info("store ready", extra={"schema_version": version})
+
+    async def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    async def handle(self, entries: list[Entry]) -> None:
+        if self._db is None or self._redis is None or self._committer is None:
+            raise RuntimeError("StoreStage.setup() was not awaited")
+        rows: list[tuple[str, AnnotatedArticle]] = []
+        for entry in entries:
+            try:
+                article = decode_entry(
+                    entry.fields, AnnotatedArticle, max_bytes=self.settings.max_message_bytes
+                )
+            except MalformedMessage as exc:
+                await self._committer.dead_letter(
+                    entry,
+                    dlq_stream=self.settings.streams.dlq,
+                    stage=self.name,
+                    reason=exc.reason,
+                    error=exc.error,
+                )
+                DEAD_LETTERED.labels(self.name, exc.reason).inc()
+                continue
+            rows.append((entry.id, article))
+        if not rows:
+            return
+        await asyncio.to_thread(self._db.upsert, rows)
+        await self._redis.xack(self.input_stream, self.group, *(entry_id for entry_id, _ in rows))
+        PROCESSED.labels(self.name, "stored").inc(len(rows))

@@ -1,0 +1,51 @@
+"""The store's tables, as an ordered list of migrations the project owns.
+
+Each migration runs once, in order, inside a transaction, and is recorded in
+``schema_migrations``; a database is upgraded by starting any store process. Statements are
+plain SQL that SQLite and PostgreSQL both accept.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        1,
+        "stories and articles",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS stories (
+                story_id TEXT PRIMARY KEY,
+                canonical_id TEXT NOT NULL,
+                canonical_title TEXT NOT NULL,
+                canonical_entry TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                sources TEXT NOT NULL,
+                first_seen TEXT NOT NULL,
+                last_seen TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS articles (
+                id TEXT PRIMARY KEY,
+                story_id TEXT NOT NULL,
+                source TEXT NOT NULL,
+                url TEXT NOT NULL,
+                title TEXT NOT NULL,
+                lang TEXT NOT NULL,
+                published_at TEXT,
+                received_at TEXT NOT NULL,
+                word_count INTEGER NOT NULL,
+                text_sha256 TEXT NOT NULL,
+                method TEXT NOT NULL,
+                score REAL NOT NULL,
+                duplicate_of TEXT,
+                text TEXT NOT NULL,
+                stream_entry TEXT NOT NULL,
+                stored_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS articles_story_id ON articles (story_id)",
+            "CREATE INDEX IF NOT EXISTS stories_last_seen ON stories (last_seen)",
+        ),
+    ),
+)

@@ -1,0 +1,244 @@
+"""The wire contract: every message that crosses a stream, in one place.
+
+Each model carries a ``schema`` field (``raw.v1``, ``article.v1`` ...) so a consumer in any
+language can route and validate without guessing. A breaking change gets a new version string
+and the old one keeps being accepted until every producer has moved (see docs/schema.md).
+
+On the stream an entry has two fields: ``schema`` (the version string, so routers need not parse
+JSON) and ``data`` (the model as orjson-encoded JSON). Keeping the payload one opaque JSON
+document, rather than one stream field per attribute, keeps nested values and types intact.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = [
+    "AnnotatedArticle",
+    "Article",
+    "DeadLetter",
+    "MalformedMessage",
+    "Method",
+    "RawArticle",
+    "Stripped",
+    "decode_entry",
+    "encode_entry",
+]
+
+DATA_FIELD = b"data"
+SCHEMA_FIELD = b"schema"
+
+M = TypeVar("M", bound="WireModel")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class WireModel(BaseModel):
+    """Base of all stream messages: strict about unknown fields, serialized by alias."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    SCHEMA: ClassVar[str]
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json", by_alias=True))
+
+
+class RawArticle(WireModel):
+    """What a producer hands to the pipeline: a document as it was fetched."""
+
+    SCHEMA: ClassVar[str] = "raw.v1"
+    schema_version: Literal["raw.v1"] = Field(default="raw.v1", alias="schema")
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    source: Annotated[str, Field(min_length=1, max_length=200)]
+    url: Annotated[str, Field(max_length=2048, description="URL or other locator of the document")]
+    received_at: datetime = Field(default_factory=utcnow)
+    content_type: Literal["text/plain", "text/html"] = "text/plain"
+    title: str | None = None
+    body: str
+
+
+class Stripped(WireModel):
+    """One piece of the input that ingest removed from the text, and why."""
+
+    SCHEMA: ClassVar[str] = "stripped"
+    kind: str = Field(description="short code of the rule that removed it, e.g. 'date-line'")
+    text: str
+
+
+class _ArticleFields(WireModel):
+    id: str
+    source: str
+    url: str
+    received_at: datetime
+    title: str
+    published_at: datetime | None = None
+    dateline: str | None = Field(default=None, description="place line such as 'TARTOUS'")
+    lang: str = Field(description="ISO 639-1 code, 'und' when undetermined")
+    text: str = Field(description="clean body, paragraphs separated by a blank line")
+    text_sha256: str = Field(description="sha256 of the fingerprint form of the text")
+    word_count: int
+    stripped: list[Stripped] = Field(default_factory=list)
+
+
+class Article(_ArticleFields):
+    """An article after ingest: clean text and metadata, not yet compared with others."""
+
+    SCHEMA: ClassVar[str] = "article.v1"
+    schema_version: Literal["article.v1"] = Field(default="article.v1", alias="schema")
+
+
+class Method(enum.StrEnum):
+    """Which dedupe stage decided the verdict."""
+
+    NEW = "new"
+    EXACT = "exact"
+    NEAR = "near"
+    SEMANTIC = "semantic"
+
+
+class AnnotatedArticle(_ArticleFields):
+    """An article with its dedupe verdict: which story it belongs to and why."""
+
+    SCHEMA: ClassVar[str] = "annotated.v1"
+    schema_version: Literal["annotated.v1"] = Field(default="annotated.v1", alias="schema")
+    story_id: str
+    duplicate_of: str | None = Field(
+        default=None, description="the already-seen article that matched, None for a new story"
+    )
+    method: Method
+    score: float = Field(description="similarity to duplicate_of in [0, 1]; 1.0 for new")
+    canonical_id: str = Field(description="the story's current canonical article")
+
+    @classmethod
+    def from_article(
+        cls,
+        article: Article,
+        *,
+        story_id: str,
+        duplicate_of: str | None,
+        method: Method,
+        score: float,
+        canonical_id: str,
+    ) -> AnnotatedArticle:
+        fields = article.model_dump(exclude={"schema_version"})
+        return cls(
+            **fields,
+            story_id=story_id,
+            duplicate_of=duplicate_of,
+            method=method,
+            score=score,
+            canonical_id=canonical_id,
+        )
+
+
+class DeadLetter(WireModel):
+    """A message a stage gave up on, with the untouched original so it can be replayed."""
+
+    SCHEMA: ClassVar[str] = "deadletter.v1"
+    schema_version: Literal["deadletter.v1"] = Field(default="deadletter.v1", alias="schema")
+    stage: str
+    reason: str = Field(description="short machine-readable code, e.g. 'invalid-json'")
+    error: str
+    attempts: int
+    source_stream: str
+    source_id: str
+    failed_at: datetime = Field(default_factory=utcnow)
+    payload: str = Field(description="the original entry's data field")
+    payload_encoding: Literal["utf-8", "base64"] = "utf-8"
+
+    @classmethod
+    def wrap(
+        cls,
+        original: bytes,
+        *,
+        stage: str,
+        reason: str,
+        error: str,
+        attempts: int,
+        source_stream: str,
+        source_id: str,
+    ) -> DeadLetter:
+        encoding: Literal["utf-8", "base64"] = "utf-8"
+        try:
+            payload = original.decode("utf-8")
+        except UnicodeDecodeError:
+            payload, encoding = base64.b64encode(original).decode("ascii"), "base64"
+        return cls(
+            stage=stage,
+            reason=reason,
+            error=error[:2000],
+            attempts=attempts,
+            source_stream=source_stream,
+            source_id=source_id,
+            payload=payload,
+            payload_encoding=encoding,
+        )
+
+    def original_bytes(self) -> bytes:
+        if self.payload_encoding == "base64":
+            return base64.b64decode(self.payload)
+        return self.payload.encode("utf-8")
+
+
+class MalformedMessage(ValueError):
+    """A stream entry that can never be processed: it goes to the dead-letter stream at once."""
+
+    def __init__(self, reason: str, error: str) -> None:
+        super().__init__(f"{reason}: {error}")
+        self.reason = reason
+        self.error = error
+
+
+def encode_entry(message: WireModel) -> dict[bytes, bytes]:
+    """Stream fields for one message."""
+    return {SCHEMA_FIELD: message.SCHEMA.encode(), DATA_FIELD: message.to_json()}
+
+
+def entry_data(fields: dict[bytes, bytes]) -> bytes:
+    """The raw JSON payload of an entry, for dead letters that must keep it untouched."""
+    return fields.get(DATA_FIELD, b"")
+
+
+def decode_entry(fields: dict[bytes, bytes], model: type[M], *, max_bytes: int) -> M:
+    """Parse and validate one stream entry, turning every failure into a reason code."""
+    data = fields.get(DATA_FIELD)
+    if data is None:
+        raise MalformedMessage("missing-data", "entry has no 'data' field")
+    if len(data) > max_bytes:
+        raise MalformedMessage("too-large", f"{len(data)} bytes > limit of {max_bytes}")
+    try:
+        document: Any = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        reason = "undecodable" if _is_not_utf8(data) else "invalid-json"
+        raise MalformedMessage(reason, str(exc)) from exc
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise MalformedMessage("schema-violation", _short_errors(exc)) from exc
+
+
+def _is_not_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _short_errors(exc: ValidationError) -> str:
+    parts = [
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+        for err in exc.errors()[:5]
+    ]
+    return "; ".join(parts)
+
+
+ALL_MODELS: tuple[type[WireModel], ...] = (RawArticle, Article, AnnotatedArticle, DeadLetter)

@@ -1,0 +1,31 @@
+"""JSON Schemas of the wire messages, generated from the models (the single source of truth)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from wiredesk.messages import ALL_MODELS
+
+
+def json_schemas() -> dict[str, bytes]:
+    """File name -> JSON Schema document, one per message version."""
+    out: dict[str, bytes] = {}
+    for model in ALL_MODELS:
+        schema = model.model_json_schema(by_alias=True, mode="serialization")
+        schema["$id"] = f"https://wiredesk.dev/schemas/{model.SCHEMA}.json"
+        out[f"{model.SCHEMA}.json"] = (
+            orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+        )
+    return out
+
+
+def write_schemas(directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in json_schemas().items():
+        path = directory / name
+        path.write_bytes(content)
+        written.append(path)
+    return written

@@ -1,0 +1,242 @@
+"""Turns a stage (ingest, dedupe, store) into a FastStream application.
+
+What every stage gets from here, so no service re-implements it:
+
+- a batch ``StreamSub`` subscriber on its input stream with **manual** acks: the stage acks in its
+  own atomic commit, never FastStream (an auto-ack after the handler would not be atomic with
+  the outputs, and FastStream's ``nack`` is a no-op on Redis);
+- groups created at id ``0`` before FastStream starts (its default ``$`` would skip entries
+  published before the first consumer came up);
+- a reclaim loop beside the reader (FastStream's ``min_idle_time`` would replace the reader with an
+  XAUTOCLAIM-only loop): entries idle past ``claim_idle_ms`` are claimed, and those delivered more
+  than ``max_attempts`` times go to the dead-letter stream with the last error;
+- poison isolation: when a batch fails, its entries are retried one by one, so one bad entry cannot
+  hold the others back;
+- metrics, health/readiness, structured logs; graceful shutdown comes from FastStream (SIGTERM
+  stops the reader, waits for the batch in hand up to ``graceful_timeout_s``, exits 0; what is
+  not acked stays pending and is reclaimed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, Protocol
+
+from faststream import AckPolicy, Context, FastStream
+from faststream.redis import RedisBroker, StreamSub
+from faststream.redis.message import RedisBatchStreamMessage
+from redis.asyncio import Redis
+
+from wiredesk.observability import (
+    DEAD_LETTERED,
+    FAILED,
+    LAG,
+    LATENCY,
+    PENDING,
+    RECLAIMED,
+    configure_logging,
+    serve_health,
+)
+from wiredesk.settings import WiredeskSettings
+from wiredesk.streaming import Entry, StreamCommitter, ensure_group, reclaim
+
+log = logging.getLogger(__name__)
+
+
+class Stage(Protocol):
+    """A service's domain: takes a batch of entries and commits each, or leaves it pending."""
+
+    name: str
+    input_stream: str
+    group: str
+
+    async def setup(self, redis: Redis) -> None:
+        """Prepare state (scripts, caches, databases) before the first batch."""
+
+    async def handle(self, entries: list[Entry]) -> None:
+        """Process and acknowledge entries; raise to leave them pending for a retry."""
+
+    async def close(self) -> None:
+        """Release resources on shutdown."""
+
+
+class StageRunner:
+    """Feeds a stage, isolates failures, reclaims and dead-letters; the service's control loop."""
+
+    def __init__(self, stage: Stage, settings: WiredeskSettings) -> None:
+        self.stage = stage
+        self.settings = settings
+        self.redis: Redis = Redis.from_url(settings.redis_url)
+        self.committer = StreamCommitter(
+            self.redis, input_stream=stage.input_stream, group=stage.group
+        )
+        self._errors_key = settings.key("errors", stage.name)
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._health: asyncio.Server | None = None
+        self.ready = False
+
+    async def start(self) -> None:
+        await ensure_group(self.redis, self.stage.input_stream, self.stage.group)
+        await self.stage.setup(self.redis)
+        self._tasks.append(asyncio.create_task(self._reclaim_loop(), name="reclaim"))
+        if self.settings.metrics_port is not None:
+            self._health = await serve_health(self.settings.metrics_port, self.is_ready)
+        self.ready = True
+        log.info(
+            "stage started",
+            extra={
+                "stage": self.stage.name,
+                "stream": self.stage.input_stream,
+                "group": self.stage.group,
+                "consumer": self.settings.consumer,
+                "redis": self.settings.safe_redis_url,
+            },
+        )
+
+    async def stop(self) -> None:
+        self.ready = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._health is not None:
+            self._health.close()
+        await self.stage.close()
+        await self.redis.aclose()
+        log.info("stage stopped", extra={"stage": self.stage.name})
+
+    async def is_ready(self) -> bool:
+        if not self.ready:
+            return False
+        try:
+            return bool(await self.redis.ping())
+        except Exception:
+            return False
+
+    async def process(self, entries: list[Entry]) -> None:
+        """Handle a batch; on failure fall back to one entry at a time to isolate the poison."""
+        if not entries:
+            return
+        with LATENCY.labels(self.stage.name).time():
+            try:
+                await self.stage.handle(entries)
+            except Exception as exc:
+                if len(entries) == 1:
+                    await self._record_failure(entries[0], exc)
+                    return
+                log.warning(
+                    "batch failed, retrying entries one by one",
+                    extra={"stage": self.stage.name, "size": len(entries), "error": repr(exc)},
+                )
+            else:
+                return
+        for entry in entries:
+            await self.process([entry])
+
+    async def _record_failure(self, entry: Entry, exc: Exception) -> None:
+        FAILED.labels(self.stage.name).inc()
+        log.exception(
+            "entry failed; left pending for retry",
+            extra={"stage": self.stage.name, "entry_id": entry.id, "deliveries": entry.deliveries},
+            exc_info=exc,
+        )
+        with contextlib.suppress(Exception):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(self._errors_key, entry.id, f"{type(exc).__name__}: {exc}"[:2000])
+                pipe.expire(self._errors_key, 7 * 24 * 3600)
+                await pipe.execute()
+
+    async def reclaim_once(self) -> int:
+        """Claim stale entries; dead-letter the ones out of attempts, process the rest."""
+        entries = await reclaim(
+            self.redis,
+            stream=self.stage.input_stream,
+            group=self.stage.group,
+            consumer=self.settings.consumer,
+            min_idle_ms=self.settings.claim_idle_ms,
+            count=self.settings.batch_size,
+        )
+        if not entries:
+            return 0
+        RECLAIMED.labels(self.stage.name).inc(len(entries))
+        retry: list[Entry] = []
+        for entry in entries:
+            if entry.deliveries > self.settings.max_attempts:
+                raw_error = await self.redis.hget(self._errors_key, entry.id)
+                error = (
+                    raw_error.decode() if isinstance(raw_error, bytes) else str(raw_error or "")
+                ) or "no error recorded (the consumer died while handling it?)"
+                await self.committer.dead_letter(
+                    entry,
+                    dlq_stream=self.settings.streams.dlq,
+                    stage=self.stage.name,
+                    reason="max-attempts",
+                    error=error,
+                )
+                DEAD_LETTERED.labels(self.stage.name, "max-attempts").inc()
+                await self.redis.hdel(self._errors_key, entry.id)
+            else:
+                retry.append(entry)
+        await self.process(retry)
+        return len(entries)
+
+    async def _reclaim_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.claim_interval_s)
+            try:
+                while await self.reclaim_once() >= self.settings.batch_size:
+                    pass
+                await self._update_lag()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reclaim pass failed", extra={"stage": self.stage.name})
+
+    async def _update_lag(self) -> None:
+        for group in await self.redis.xinfo_groups(self.stage.input_stream):
+            name = group["name"]
+            if (name.decode() if isinstance(name, bytes) else name) != self.stage.group:
+                continue
+            PENDING.labels(self.stage.name).set(int(group["pending"]))
+            lag = group.get("lag")
+            if lag is not None:
+                LAG.labels(self.stage.name).set(int(lag))
+
+
+def build_app(stage: Stage, settings: WiredeskSettings) -> FastStream:
+    """The FastStream application of one stage; run it with ``asyncio.run(app.run())``."""
+    configure_logging(level=settings.log_level, fmt=settings.log_format, service=stage.name)
+    broker = RedisBroker(
+        settings.redis_url,
+        graceful_timeout=settings.graceful_timeout_s,
+        log_level=logging.DEBUG,  # per-message INFO logs cost more than the work itself
+    )
+    runner = StageRunner(stage, settings)
+
+    @broker.subscriber(
+        stream=StreamSub(
+            stage.input_stream,
+            group=stage.group,
+            consumer=settings.consumer,
+            batch=True,
+            max_records=settings.batch_size,
+            polling_interval=settings.block_ms,
+        ),
+        ack_policy=AckPolicy.MANUAL,
+        title=f"{stage.name}:{stage.input_stream}",
+    )
+    async def on_batch(message: RedisBatchStreamMessage = Context("message")) -> None:
+        raw = message.raw_message
+        entries = [
+            Entry(mid.decode(), fields)
+            for mid, fields in zip(raw["message_ids"], raw["data"], strict=True)
+        ]
+        await runner.process(entries)
+
+    app = FastStream(broker, logger=logging.getLogger(f"wiredesk.{stage.name}"))
+    app.on_startup(runner.start)
+    app.after_shutdown(runner.stop)
+    return app

@@ -1,0 +1,98 @@
+"""Settings shared by every service, read from the environment (prefix ``WIREDESK_``).
+
+``REDIS_URL`` and ``DATABASE_URL`` are also accepted without the prefix because that is what
+platforms (compose files, PaaS add-ons, CI services) conventionally inject.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import cached_property
+
+from pydantic import AliasChoices, BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Streams(BaseModel):
+    """Stream names: the pipeline's topology. Defaults match docs/streams.md."""
+
+    raw: str = "articles:raw"
+    normalized: str = "articles:normalized"
+    annotated: str = "articles:annotated"
+    unique: str = "articles:unique"
+    dlq: str = "articles:dlq"
+
+    def prefixed(self, prefix: str) -> Streams:
+        """The same topology under a namespace, e.g. for a demo on a shared Redis."""
+        return Streams(**{name: f"{prefix}{value}" for name, value in self.model_dump().items()})
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that give a child process this topology."""
+        return {f"WIREDESK_STREAMS__{k.upper()}": v for k, v in self.model_dump().items()}
+
+
+class Groups(BaseModel):
+    """Consumer-group names, one per service; replicas of a service share its group."""
+
+    ingest: str = "ingest"
+    dedupe: str = "dedupe"
+    store: str = "store"
+
+
+def default_consumer_name() -> str:
+    """Unique per replica and stable for a process: hostname (the container id) and pid."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class WiredeskSettings(BaseSettings):
+    """Everything a service needs to find its streams and behave well under failure."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WIREDESK_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    redis_url: str = Field(
+        default="redis://localhost:6379/0",
+        validation_alias=AliasChoices("WIREDESK_REDIS_URL", "REDIS_URL"),
+    )
+    key_prefix: str = Field(
+        default="wd",
+        description="prefix of every non-stream key, so several pipelines can share one Redis",
+    )
+    streams: Streams = Field(default_factory=Streams)
+    groups: Groups = Field(default_factory=Groups)
+    consumer: str = Field(default_factory=default_consumer_name)
+
+    batch_size: int = Field(default=200, ge=1, le=10_000, description="entries per XREADGROUP")
+    block_ms: int = Field(default=200, ge=1, description="how long one read waits for entries")
+    claim_idle_ms: int = Field(
+        default=30_000, ge=100, description="a pending entry idle this long is reclaimed"
+    )
+    claim_interval_s: float = Field(default=5.0, gt=0, description="how often to look for them")
+    max_attempts: int = Field(
+        default=5, ge=1, description="deliveries before an entry goes to the dead-letter stream"
+    )
+    max_message_bytes: int = Field(default=2_000_000, ge=1024)
+    stream_maxlen: int | None = Field(
+        default=None,
+        description="approximate cap of output streams; None keeps everything (see retention)",
+    )
+    graceful_timeout_s: float = Field(default=15.0, gt=0)
+    metrics_port: int | None = Field(
+        default=None, description="serve /metrics, /healthz and /readyz on this port"
+    )
+    log_format: str = Field(default="json", pattern="^(json|console)$")
+    log_level: str = "INFO"
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.key_prefix, *parts))
+
+    @cached_property
+    def safe_redis_url(self) -> str:
+        """The URL without its password, for logs."""
+        head, sep, tail = self.redis_url.rpartition("@")
+        if not sep:
+            return self.redis_url
+        scheme, _, _ = head.partition("://")
+        return f"{scheme}://***@{tail}"

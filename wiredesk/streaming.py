@@ -1,0 +1,226 @@
+"""Redis Streams primitives every stage shares: atomic commit, dead letters, groups, reclaim.
+
+The delivery promise rests on one Lua script, :data:`COMMIT_SCRIPT`: it acknowledges the input
+entry and, only if that acknowledgement took (the entry was still pending for this group), adds
+the outputs. Because a script runs atomically, a crash leaves either nothing done or everything
+done, and a redelivered entry (a reclaimed one that a slow consumer also finished) produces no
+second output: its ``XACK`` returns 0 and the script stops there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from wiredesk.messages import DeadLetter, encode_entry, entry_data
+
+log = logging.getLogger(__name__)
+
+RedisClient = Redis
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One stream entry as read: its id, its raw fields, and how often it was delivered."""
+
+    id: str
+    fields: dict[bytes, bytes]
+    deliveries: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """One output entry to add to a stream."""
+
+    stream: str
+    fields: dict[bytes, bytes]
+
+
+@dataclass(slots=True)
+class Commit:
+    """Everything one input entry produces, applied in one atomic step.
+
+    ``once_key``: if set, the outputs are added only when this key did not exist yet (it is then
+    created with ``once_ttl_ms``); this is how a stage drops a second copy of an input it has
+    already handled (the same raw article published twice).
+    """
+
+    entry_id: str
+    emits: list[Emit] = field(default_factory=list)
+    once_key: str | None = None
+    once_ttl_ms: int = 0
+
+
+# KEYS[1] input stream, KEYS[2] once-key or '', KEYS[3..] output streams (one per emit)
+# ARGV: group, entry id, once ttl ms, maxlen ('' = none), then per emit: nfields, f1, v1, ...
+# Returns 1 done, 0 already acked (nothing added), 2 duplicate input (acked, no output).
+COMMIT_SCRIPT = """
+local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+if acked == 0 then return 0 end
+if KEYS[2] ~= '' then
+  if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then return 2 end
+end
+local pos = 5
+for k = 3, #KEYS do
+  local n = tonumber(ARGV[pos])
+  local args = {KEYS[k]}
+  if ARGV[4] ~= '' then
+    table.insert(args, 'MAXLEN'); table.insert(args, '~'); table.insert(args, ARGV[4])
+  end
+  table.insert(args, '*')
+  for j = pos + 1, pos + 2 * n do table.insert(args, ARGV[j]) end
+  redis.call('XADD', unpack(args))
+  pos = pos + 1 + 2 * n
+end
+return 1
+"""
+
+COMMIT_DONE, COMMIT_ALREADY_ACKED, COMMIT_DUPLICATE = 1, 0, 2
+
+
+class StreamCommitter:
+    """Applies :class:`Commit` steps for one input stream and group, pipelined per batch."""
+
+    def __init__(
+        self,
+        redis: RedisClient,
+        *,
+        input_stream: str,
+        group: str,
+        maxlen: int | None = None,
+    ) -> None:
+        self._redis = redis
+        self._script = redis.register_script(COMMIT_SCRIPT)
+        self.input_stream = input_stream
+        self.group = group
+        self._maxlen = "" if maxlen is None else str(maxlen)
+
+    def _args(self, commit: Commit) -> tuple[list[str], list[Any]]:
+        keys = [self.input_stream, commit.once_key or ""]
+        argv: list[Any] = [self.group, commit.entry_id, commit.once_ttl_ms, self._maxlen]
+        for emit in commit.emits:
+            keys.append(emit.stream)
+            argv.append(len(emit.fields))
+            for name, value in emit.fields.items():
+                argv.extend((name, value))
+        return keys, argv
+
+    async def apply(self, commits: Sequence[Commit]) -> list[int]:
+        """Apply each commit atomically (one script call each), all in one round trip."""
+        if not commits:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for commit in commits:
+                keys, argv = self._args(commit)
+                await self._script(keys=keys, args=argv, client=pipe)
+            results = await pipe.execute()
+        return [int(r) for r in results]
+
+    async def dead_letter(
+        self,
+        entry: Entry,
+        *,
+        dlq_stream: str,
+        stage: str,
+        reason: str,
+        error: str,
+    ) -> int:
+        """Move an entry to the dead-letter stream and ack it, atomically."""
+        letter = DeadLetter.wrap(
+            entry_data(entry.fields),
+            stage=stage,
+            reason=reason,
+            error=error,
+            attempts=entry.deliveries,
+            source_stream=self.input_stream,
+            source_id=entry.id,
+        )
+        log.warning(
+            "dead-lettered",
+            extra={"stage": stage, "reason": reason, "entry_id": entry.id, "error": error[:300]},
+        )
+        (result,) = await self.apply([Commit(entry.id, [Emit(dlq_stream, encode_entry(letter))])])
+        return result
+
+
+async def ensure_group(redis: RedisClient, stream: str, group: str) -> None:
+    """Create the group at the stream's start, creating the stream too.
+
+    Starting at ``0`` rather than ``$`` means a group created after producers began still sees
+    every entry: nothing published before the first consumer came up is lost.
+    """
+    try:
+        await redis.xgroup_create(name=stream, groupname=group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def parse_entries(raw: Sequence[Any]) -> list[tuple[str, dict[bytes, bytes]]]:
+    """Normalize (id, fields) pairs from any redis-py reply shape; deleted entries are dropped."""
+    out: list[tuple[str, dict[bytes, bytes]]] = []
+    for item in raw:
+        entry_id, fields = item[0], item[1]
+        if fields is None:  # trimmed/deleted while pending: XAUTOCLAIM reports it as nil
+            continue
+        out.append((entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id), fields))
+    return out
+
+
+async def reclaim(
+    redis: RedisClient,
+    *,
+    stream: str,
+    group: str,
+    consumer: str,
+    min_idle_ms: int,
+    count: int = 100,
+) -> list[Entry]:
+    """Claim entries left pending by other (presumably dead) consumers, with delivery counts.
+
+    XAUTOCLAIM scans the whole pending list in pages; its reply shape differs between server
+    versions (6.2 returns two elements, 7.0 three), so only the first two are used.
+    """
+    claimed: list[tuple[str, dict[bytes, bytes]]] = []
+    start = "0-0"
+    while True:
+        reply = await redis.xautoclaim(
+            stream, group, consumer, min_idle_time=min_idle_ms, start_id=start, count=count
+        )
+        next_start, messages = reply[0], reply[1]
+        claimed.extend(parse_entries(messages))
+        start = next_start.decode() if isinstance(next_start, bytes) else str(next_start)
+        if start == "0-0" or len(claimed) >= count:
+            break
+    if not claimed:
+        return []
+    deliveries = await delivery_counts(redis, stream, group, [i for i, _ in claimed])
+    return [Entry(i, f, deliveries.get(i, 1)) for i, f in claimed]
+
+
+async def delivery_counts(
+    redis: RedisClient, stream: str, group: str, ids: Sequence[str]
+) -> dict[str, int]:
+    """times_delivered per pending entry, from XPENDING's extended form."""
+    if not ids:
+        return {}
+    lo, hi = min(ids, key=_id_key), max(ids, key=_id_key)
+    rows = await redis.xpending_range(stream, group, min=lo, max=hi, count=len(ids) * 2 + 100)
+    wanted = set(ids)
+    out: dict[str, int] = {}
+    for row in rows:
+        message_id = row["message_id"]
+        key = message_id.decode() if isinstance(message_id, bytes) else str(message_id)
+        if key in wanted:
+            out[key] = int(row["times_delivered"])
+    return out
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
