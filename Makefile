@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed-dev
 
 .PHONY: demo test lint typecheck unit eval bench schema clean
 
+EVAL_DIR ?= ../shared/eval
+
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "wiredesk needs Python 3.11+"'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,3 +38,7 @@ schema: $(STAMP)  ## regenerate the committed JSON Schemas
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+eval: $(STAMP)  ## dedupe quality on the dev sets (clusters and pairs)
+	$(BIN)/wiredesk eval $(EVAL_DIR)/onestopenglish-dev.jsonl
+	$(BIN)/wiredesk eval $(EVAL_DIR)/semeval2022-en-pairs-dev.jsonl

@@ -140,6 +140,69 @@ def demo(
     )
 
 
+@app.command(name="eval")
+def evaluate(
+    path: Annotated[
+        Path, typer.Argument(help="JSONL: clusters (id, text, story) or pairs (a, b, overall)")
+    ],
+    assignments: Annotated[
+        Path | None, typer.Option(help="write {id, story_id} per article to this JSONL file")
+    ] = None,
+) -> None:
+    """Dedupe quality on labelled data, through ingest's normalization and the dedupe stage.
+
+    Uses REDIS_URL (in a fresh namespace, removed afterwards) or a private redis-server. Prints a
+    table; the last line of output is one JSON object with every metric.
+    """
+    import os
+
+    import orjson
+
+    from wiredesk.embedded import EmbeddedRedis
+    from wiredesk.evaluation.datasets import ClusterSet, load
+    from wiredesk.evaluation.runner import cluster_metrics, pair_metrics, run_dedupe
+
+    try:
+        data = load(path)
+    except (OSError, ValueError, KeyError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+    def go(redis_url: str) -> dict[str, object]:
+        with Progress(
+            TextColumn("dedupe"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        ) as progress:
+            task = progress.add_task("dedupe", total=len(data.documents))
+
+            def advance(n: int) -> None:
+                progress.advance(task, n)
+
+            outcome, stage = asyncio.run(run_dedupe(redis_url, data.documents, on_progress=advance))
+        if assignments is not None:
+            with assignments.open("wb") as handle:
+                for doc_id, story_id in outcome.assignments.items():
+                    handle.write(orjson.dumps({"id": doc_id, "story_id": story_id}) + b"\n")
+        if isinstance(data, ClusterSet):
+            return cluster_metrics(data, outcome)
+        return pair_metrics(data, outcome, stage)
+
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        metrics = go(redis_url)
+    else:
+        with EmbeddedRedis() as server:
+            metrics = go(server.url)
+    table = Table("metric", "value", title=str(path), title_justify="left")
+    for key, value in metrics.items():
+        table.add_row(key, str(value))
+    console.print(table)
+    print(orjson.dumps({"file": path.name, **metrics}).decode())
+
+
 @app.command()
 def schema(
     out: Annotated[Path, typer.Option(help="directory for the JSON Schema files")] = Path(

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from services.dedupe.cascade import Thresholds, Verdict, decide
 from services.dedupe.index import Record, StoryIndex
-from services.dedupe.minhash import MinHasher, Signature
+from services.dedupe.minhash import MinHasher, Signature, jaccard
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.state import Conflict, DedupeLog, Item, NotPending
 from wiredesk.messages import AnnotatedArticle, Article, MalformedMessage, decode_entry
@@ -112,6 +112,12 @@ class DedupeStage:
                 PROCESSED.labels(self.name, outcome).inc()
             return
         raise RuntimeError(f"gave up committing after {self.settings.max_commit_retries} conflicts")
+
+    def pair_score(self, a: Article, b: Article) -> float:
+        """The similarity the cascade would see between two articles, for evaluation (AUC)."""
+        if a.text_sha256 == b.text_sha256:
+            return 1.0
+        return jaccard(self.hasher.signature(a.text), self.hasher.signature(b.text))
 
     def _window_start_ms(self) -> int:
         return int(time.time() * 1000) - self.settings.window_s * 1000

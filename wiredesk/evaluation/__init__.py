@@ -1,0 +1,1 @@
+"""``wiredesk eval``: dedupe quality on labelled data, through the services' own code path."""
