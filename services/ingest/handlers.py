@@ -6,7 +6,7 @@ import logging
 
 from redis.asyncio import Redis
 
-from services.ingest.normalize import Limits, NormalizationError, normalize
+from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings
 from wiredesk.messages import MalformedMessage, RawArticle, decode_entry, encode_entry
 from wiredesk.observability import DEAD_LETTERED, PROCESSED
@@ -30,7 +30,7 @@ class IngestStage:
         self.settings = settings
         self.input_stream = settings.streams.raw
         self.group = settings.groups.ingest
-        self.limits = Limits(min_words=settings.min_words, max_body_chars=settings.max_body_chars)
+        self.limits = settings.limits()
         self._committer: StreamCommitter | None = None
 
     async def setup(self, redis: Redis) -> None:

@@ -1,44 +1,29 @@
 """Pure normalization: a raw document in, clean text and metadata out. No I/O.
 
-This is the first pass (Unicode NFC, whitespace, date line, title); it is deliberately
-conservative: it removes only what it can name, so no news sentence is lost.
+The steps run in a fixed order because each relies on the one before:
+hygiene (so rules see one spelling) -> HTML extraction -> date lines (top of the document,
+before chrome rules could take them for footers) -> chrome -> heading -> dateline -> title,
+language and fingerprint of what is left. Everything removed is recorded in
+``Article.stripped`` with the code of the rule that removed it, so a wrong removal can be
+traced to its rule from the output alone.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
+from services.ingest.chrome import classify
+from services.ingest.dates import match_date_prefix
+from services.ingest.html import extract_html
+from services.ingest.lang import detect_language
+from services.ingest.lead import is_heading, make_title, same_text, take_dateline
+from services.ingest.memory import BoilerplateMemory
+from services.ingest.text import fingerprint, paragraphs, repair, word_count
 from wiredesk.messages import Article, RawArticle, Stripped
 
-_WS = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
-_BLANKS = re.compile(r"\n{2,}")
-_DATE_LINE = re.compile(
-    r"^\s*(?:[•·*-]\s*)?(?:date\s+)?"
-    r"(?P<date>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?"
-    r"|\d{1,2}\.\d{1,2}\.\d{4}(?:,?\s+\d{1,2}:\d{2})?)\s*",
-    re.IGNORECASE,
-)
-_QUOTES = str.maketrans(
-    {
-        "‘": "'",
-        "’": "'",
-        "‚": "'",
-        "‛": "'",
-        "“": '"',
-        "”": '"',
-        "„": '"',
-        "–": "-",
-        "—": "-",
-        "‒": "-",
-        "―": "-",
-        "−": "-",
-    }
-)
-_TITLE_MAX = 140
+__all__ = ["Limits", "NormalizationError", "fingerprint", "normalize"]
 
 
 class NormalizationError(ValueError):
@@ -52,8 +37,16 @@ class NormalizationError(ValueError):
 
 @dataclass(slots=True)
 class Limits:
+    """What counts as an article, and the assumptions normalization may not guess."""
+
     min_words: int = 20
     max_body_chars: int = 500_000
+    naive_tz: tzinfo = UTC
+    """Zone of dates printed without one; UTC unless the source's zone is known."""
+    title_max_chars: int = 140
+    date_line_window: int = 6
+    """Only the first paragraphs are searched for the article's own date: a date further
+    down is usually an embedded post's or a quoted event's, not the article's."""
 
 
 @dataclass(slots=True)
@@ -61,89 +54,145 @@ class _Draft:
     paragraphs: list[str]
     stripped: list[Stripped] = field(default_factory=list)
     published_at: datetime | None = None
+    title: str | None = None
+    url: str | None = None
+    dateline: str | None = None
+
+    def strip(self, kind: str, text: str) -> None:
+        self.stripped.append(Stripped(kind=kind, text=text))
 
 
-def clean_whitespace(text: str) -> list[str]:
-    """NFC, unified line ends, collapsed spaces; returns non-empty paragraphs (lines)."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    lines = (_WS.sub(" ", line).strip() for line in text.split("\n"))
-    return [line for line in lines if line]
+def _take_date_lines(draft: _Draft, limits: Limits) -> None:
+    """Date lines are metadata: the first near the top gives ``published_at``.
 
-
-def parse_date(value: str) -> datetime | None:
-    """Dates of the forms ISO 8601 and ``DD.MM.YYYY[, HH:MM]``; naive ones are taken as UTC."""
-    value = value.strip()
-    for fmt in ("%d.%m.%Y, %H:%M", "%d.%m.%Y %H:%M", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(value, fmt).replace(tzinfo=UTC)
-        except ValueError:
+    A paragraph that is only a date is removed wherever it is; a date that opens a longer
+    paragraph is cut off only near the top, and only when labelled or opening the very first
+    paragraph (``date 2024-12-15 Russia has ...``).
+    """
+    kept: list[str] = []
+    for index, paragraph in enumerate(draft.paragraphs):
+        found = match_date_prefix(paragraph, naive_tz=limits.naive_tz)
+        near_top = index < limits.date_line_window
+        if found is None:
+            kept.append(paragraph)
             continue
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _take_leading_dates(draft: _Draft) -> None:
-    """A date at the start of the first lines is metadata, not text."""
-    for index, line in enumerate(draft.paragraphs[:6]):
-        match = _DATE_LINE.match(line)
-        if not match:
+        rest = paragraph[found.end :].strip()
+        if rest and not (near_top and (found.labelled or index == 0)):
+            kept.append(paragraph)
             continue
-        when = parse_date(match.group("date"))
-        if when is None:
+        if rest and not rest[0].isupper() and rest[0] not in "\"“'‘«":
+            kept.append(paragraph)  # "15.12.2024 was ..." is a sentence about a date
             continue
-        draft.published_at = draft.published_at or when
-        draft.stripped.append(Stripped(kind="date-line", text=match.group(0).strip()))
-        rest = line[match.end() :].strip()
+        if draft.published_at is None and (near_top or found.labelled):
+            draft.published_at = found.when
+        draft.strip("date-line", paragraph[: found.end].strip())
         if rest:
-            draft.paragraphs[index] = rest
+            kept.append(rest)
+    draft.paragraphs = kept
+
+
+def _take_chrome(draft: _Draft) -> None:
+    kept: list[str] = []
+    for paragraph, kind in zip(draft.paragraphs, classify(draft.paragraphs), strict=True):
+        if kind is None:
+            kept.append(paragraph)
         else:
-            del draft.paragraphs[index]
+            draft.strip(kind, paragraph)
+    draft.paragraphs = kept
+
+
+def _take_repeated(draft: _Draft, source: str, memory: BoilerplateMemory) -> None:
+    verdicts = memory.observe(source, draft.paragraphs)
+    kept: list[str] = []
+    for paragraph, repeated in zip(draft.paragraphs, verdicts, strict=True):
+        if repeated:
+            draft.strip("source-boilerplate", paragraph)
+        else:
+            kept.append(paragraph)
+    draft.paragraphs = kept
+
+
+def _take_heading(draft: _Draft) -> None:
+    """An explicit title wins; a first line that repeats it, or is shaped like a headline,
+    is the heading and leaves the body (it is not part of the story's text)."""
+    if not draft.paragraphs or len(draft.paragraphs) < 2:
         return
+    first = draft.paragraphs[0]
+    if draft.title and same_text(first, draft.title):
+        draft.strip("title", draft.paragraphs.pop(0))
+    elif draft.title is None and is_heading(first):
+        draft.title = first
+        draft.strip("title", draft.paragraphs.pop(0))
 
 
-def fingerprint(text: str) -> str:
-    """The form of the text that exact-duplicate detection hashes: case, quotes, dashes and
-    spacing differences between syndicated copies must not make two copies look different."""
-    folded = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
-    return " ".join(folded.split())
+def _take_dateline(draft: _Draft) -> None:
+    if not draft.paragraphs:
+        return
+    found = take_dateline(draft.paragraphs[0])
+    if found is None:
+        return
+    draft.dateline = found.place
+    draft.paragraphs[0] = found.rest
+    draft.strip("dateline", found.prefix)
 
 
-def make_title(explicit: str | None, paragraphs: list[str]) -> str:
-    if explicit and explicit.strip():
-        return " ".join(explicit.split())
-    first = paragraphs[0] if paragraphs else ""
-    sentence = re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0]
-    if len(sentence) <= _TITLE_MAX:
-        return sentence
-    return sentence[: _TITLE_MAX - 1].rsplit(" ", 1)[0] + "…"
+def _draft(raw: RawArticle, limits: Limits) -> _Draft:
+    title = " ".join(raw.title.split()) if raw.title and raw.title.strip() else None
+    if raw.content_type == "text/html":
+        page = extract_html(raw.body, url=raw.url or None, naive_tz=limits.naive_tz)
+        draft = _Draft(paragraphs=paragraphs(repair(page.text)))
+        draft.title = title or (" ".join(repair(page.title).split()) if page.title else None)
+        draft.published_at = page.published_at
+        draft.url = page.url
+        return draft
+    return _Draft(paragraphs=paragraphs(repair(raw.body)), title=title)
 
 
-def normalize(raw: RawArticle, limits: Limits | None = None) -> Article:
-    """Clean one raw document into an :class:`Article`, or raise NormalizationError."""
+def _article_url(raw: RawArticle, canonical: str | None) -> str:
+    """The producer's URL is kept when it is a web address (it is how the producer finds
+    the document again); the page's canonical URL fills in for file paths and other
+    locators."""
+    if canonical and not raw.url.startswith(("http://", "https://")):
+        return canonical
+    return raw.url
+
+
+def normalize(
+    raw: RawArticle, limits: Limits | None = None, *, memory: BoilerplateMemory | None = None
+) -> Article:
+    """Clean one raw document into an :class:`Article`, or raise NormalizationError.
+
+    Pure unless ``memory`` is given: then lines that repeat across the source's articles
+    are removed too, and this article is added to the source's history.
+    """
     limits = limits or Limits()
     if len(raw.body) > limits.max_body_chars:
         raise NormalizationError(
             "too-large", f"{len(raw.body)} chars > limit of {limits.max_body_chars}"
         )
-    draft = _Draft(paragraphs=clean_whitespace(raw.body))
-    _take_leading_dates(draft)
+    draft = _draft(raw, limits)
+    _take_date_lines(draft, limits)
+    _take_chrome(draft)
+    if memory is not None:
+        _take_repeated(draft, raw.source, memory)
+    _take_heading(draft)
+    _take_dateline(draft)
     text = "\n\n".join(draft.paragraphs)
-    words = len(text.split())
+    words = word_count(text)
     if words == 0:
         raise NormalizationError("empty", "no text left after normalization")
     if words < limits.min_words:
         raise NormalizationError("too-short", f"{words} words < minimum of {limits.min_words}")
+    title = draft.title or make_title(draft.paragraphs, limits.title_max_chars)
     return Article(
         id=raw.id,
         source=raw.source,
-        url=raw.url,
+        url=_article_url(raw, draft.url),
         received_at=raw.received_at,
-        title=make_title(raw.title, draft.paragraphs),
+        title=title,
         published_at=draft.published_at,
-        lang="und",  # language detection arrives with full normalization
+        dateline=draft.dateline,
+        lang=detect_language(text),
         text=text,
         text_sha256=hashlib.sha256(fingerprint(text).encode()).hexdigest(),
         word_count=words,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import Field, field_validator
+
+from services.ingest.normalize import Limits
 from wiredesk.settings import WiredeskSettings
 
 
@@ -15,3 +18,25 @@ class IngestSettings(WiredeskSettings):
         ge=1,
         description="an article id seen within this window is recognised as a replay and dropped",
     )
+    naive_timezone: str = Field(
+        default="UTC",
+        description="IANA zone in which dates printed without a zone are read",
+    )
+
+    @field_validator("naive_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    def limits(self) -> Limits:
+        """The normalization limits these settings describe (one place builds them, so the
+        service and ``wiredesk normalize`` apply the same ones)."""
+        return Limits(
+            min_words=self.min_words,
+            max_body_chars=self.max_body_chars,
+            naive_tz=ZoneInfo(self.naive_timezone),
+        )

@@ -1,0 +1,402 @@
+"""Site chrome: the paragraphs a page wraps around a story, told apart by their shape.
+
+Each paragraph is reduced to a few features (length, whether it ends like a sentence, capital,
+link and handle ratios, position in the document) and matched against rules that pair a
+feature test with a small vocabulary of calls to action, navigation, teasers and credits.
+Vocabulary alone is never enough for a long paragraph: news can say "subscribe" or
+"copyright", but news rarely says it in a short unpunctuated line, to "you", beside a handle.
+No rule knows any one site's strings, so the classifier works on sites it has never seen.
+
+What is not chrome is kept, however short: a one-sentence paragraph is news, and a short line
+without final punctuation in the middle of the text is a subheading, which is structure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from services.ingest.text import word_set
+
+__all__ = ["Features", "classify", "features"]
+
+_URL = re.compile(
+    r"(?:https?://|www\.|pic\.twitter\.com/)\S+"
+    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|ru|ua|uk|de|fr|io|co|me|info|news|tv)\b(?:/\S*)?",
+    re.IGNORECASE,
+)
+_LINK_HINT = re.compile(
+    r"://|www\.|\.(?:com|org|net|ru|ua|uk|de|fr|io|co|me|info|news|tv)\b", re.IGNORECASE
+)
+_POST_HINT = re.compile(r"\bpost\b", re.IGNORECASE)
+_HANDLE = re.compile(r"(?<![\w.])@\w{2,30}")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_NOT_LETTER = re.compile(r"[\W\d_]+")
+_LONG = 80
+"""Words above which a paragraph is content unless it carries an embedded post's links:
+every shape rule below applies to shorter paragraphs only."""
+
+
+_LANGUAGE_CODES = word_set(
+    "ar az be bg bs ca cs da de el en es et fa fi fr ga he hi hr hu hy id it ja ka kk ko ky "
+    "lt lv mk ms nl no pl pt ro ru sk sl sq sr sv tg th tk tr ua uk ur uz vi zh"
+)
+_LANGUAGE_NAMES = word_set(
+    "english deutsch français español italiano português русский українська беларуская "
+    "polski čeština türkçe العربية 中文 日本語 한국어 қазақша o'zbek română magyar"
+)
+
+# Vocabulary: short phrase patterns, each meaningful only together with a shape test below.
+_AD = re.compile(
+    r"^(?:advertisement|advertising|advert|ads?|sponsored(?: content)?|promoted|"
+    r"paid (?:content|post|partnership)|partner content|"
+    r"(?:story|article) continues below(?: advertisement)?|"
+    r"continue reading(?: below| the main story)?|scroll (?:down )?to continue(?: with content)?)$",
+    re.IGNORECASE,
+)
+_CALL_TO_ACTION = re.compile(
+    r"\b(?:join us|follow us|follow our|follow me|subscribe|sign[- ]?up|newsletters?|"
+    r"download (?:our|the) app|get (?:our|the) app|support (?:our|independent|quality) journalism|"
+    r"donate|become a (?:member|subscriber|supporter|patron)|click here|tap here|"
+    r"turn on notifications|like us on|find us on|stay (?:informed|updated|connected|tuned)|"
+    r"don'?t miss (?:out|a story|the latest)|get the latest|news alerts|"
+    r"enter your e-?mail|(?:in|to) your inbox|our (?:telegram|whatsapp|youtube|facebook) "
+    r"(?:channel|page|group))\b",
+    re.IGNORECASE,
+)
+# Substrings every match of the pattern below it contains: ``in`` tests on the lowercased
+# text rule out most news paragraphs far faster than the regex scan (profiled: the CTA and
+# copyright scans were a third of the classifier's time).
+_CTA_HINTS = (
+    "join",
+    "follow",
+    "subscri",
+    "sign",
+    "newsletter",
+    "app",
+    "journalism",
+    "donate",
+    "become a",
+    "click",
+    "tap here",
+    "notification",
+    "like us",
+    "find us",
+    "stay ",
+    "miss",
+    "latest",
+    "alert",
+    "mail",
+    "inbox",
+    "channel",
+    "page",
+    "group",
+)
+_COPYRIGHT_HINTS = ("©", "(c)", "copyright", "reserved", "may not be")
+
+
+def _has_any(text: str, needles: tuple[str, ...]) -> bool:
+    return any(needle in text for needle in needles)
+
+
+_REPORTED = re.compile(
+    r"\b(?:said|says|told|according to|reported|added|urged|asked|announced|warned)\b",
+    re.IGNORECASE,
+)
+_SECOND_PERSON = re.compile(r"\b(?:you|your|yours|us|our)\b", re.IGNORECASE)
+_CROSS_LINK = re.compile(
+    r"^(?:read(?: also| more| next)?|also read|see also|related(?: articles?| stories| coverage"
+    r"| news| content)?|more|recommended|watch|listen|must read|don'?t miss|further reading|"
+    r"more on this(?: story)?|explore more|in pictures|opinion|analysis|explainer)"
+    r"\s*(?::|\||›|»|–|—|-{1,2}|>)\s*\S",
+    re.IGNORECASE,
+)
+_TEASER = re.compile(
+    r"^(?:(?:other|more|related|top|popular|similar|recommended|featured|latest|trending)\s+"
+    r"(?:topics|stories|articles|news|reads|posts|videos)(?:\s+(?:of interest|for you|"
+    r"you (?:may|might) (?:also )?like|from [\w ]{1,30}|now|today))?|"
+    r"you (?:may|might) (?:also )?(?:like|be interested in)|recommended for you|most read|"
+    r"most (?:popular|viewed|shared)|editor'?s picks?|read next|up next|what to read next)\b",
+    re.IGNORECASE,
+)
+_NAVIGATION = re.compile(
+    r"^(?:home|menu|search|skip to (?:main )?content|back to top|go to top|next article|"
+    r"previous article|next|previous|log ?in|sign ?in|log ?out|register|my account|"
+    r"(?:latest|breaking|top|more|all|world|local) (?:news|stories|headlines|updates)|"
+    r"load more|show more|view all|see all|more news|all news|news feed|sections|"
+    r"print(?: this)?(?: page| article)?|comments?(?: \(\d+\))?|leave a comment|"
+    r"\d+ comments?)$",
+    re.IGNORECASE,
+)
+_TAGS = re.compile(r"^(?:tags?|topics|filed under|categories|keywords)\s*:", re.IGNORECASE)
+_SHARE_WORDS = word_set(
+    "share shares sharing tweet email e-mail mail print copy copied link links url facebook "
+    "twitter x whatsapp telegram linkedin reddit pinterest messenger viber vk ok flipboard "
+    "this article story page on via with friends save bookmark"
+)
+_COOKIE = re.compile(r"\bcookies?\b", re.IGNORECASE)
+_COOKIE_CONTEXT = re.compile(
+    r"\b(?:accept|consent|privacy|agree|settings|preferences|we use|this (?:site|website)|"
+    r"browsing|experience)\b",
+    re.IGNORECASE,
+)
+_COPYRIGHT = re.compile(
+    r"©|\(c\)\s*(?:19|20)\d{2}|^copyright\b|\bcopyright\s*(?:©|\(c\)|(?:19|20)\d{2})|"
+    r"\ball rights? reserved\b|\bmay not be (?:published|reproduced|redistributed)\b",
+    re.IGNORECASE,
+)
+_CREDIT = re.compile(
+    r"^[(\[]?\s*(?:(?:main|top|featured|header|cover|lead|title)\s+)?"
+    r"(?:photos?|images?|pictures?|pics?|videos?|illustrations?|graphics?|footage|"
+    r"source|credits?|courtesy)"
+    r"(?:\s+(?:source|credits?|courtesy(?: of)?|by|from))?\s*(?P<sep>:|/|\||–|—|\bby\b|\bof\b)",
+    re.IGNORECASE,
+)
+_AGENCY_CREDIT = re.compile(
+    r"\b(?:getty images|shutterstock|afp|ap photo|reuters|epa|anadolu|tass|ria novosti|"
+    r"xinhua|alamy|ukrinform)\s*(?:/|via|$)|/\s*(?:getty images|afp|reuters|ap|epa)\b",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(
+    r"^(?:by|written by|words by|reporting by|writing by|editing by|additional reporting by|"
+    r"compiled by)\s+\S",
+    re.IGNORECASE,
+)
+_ATTRIBUTION = re.compile(
+    r"^[—–-]\s*[^()\n]{1,80}?\s*\(\s*@\w{1,30}\s*\)\s*"
+    r"(?:(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[a-z]{3,9}\.?\s+\d{4}|\d{4}-\d{2}-\d{2})"
+    r".*)?$",
+    re.IGNORECASE,
+)
+_SOCIAL_LINK = re.compile(
+    r"pic\.twitter\.com/|\bt\.co/|\b(?:twitter|x|instagram|facebook|tiktok|t)\.(?:com|me)/|"
+    r"youtu\.be/|youtube\.com/watch|\ba post shared by\b|\bview this post on\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What the rules look at in one paragraph; computed once, cheaply (no parsing)."""
+
+    text: str
+    index: int
+    total: int
+    words: int
+    sentence_end: bool
+    caps_ratio: float
+    title_ratio: float
+    links: int
+    handles: int
+    lower: str
+
+    @property
+    def link_ratio(self) -> float:
+        return (self.links + self.handles) / max(self.words, 1)
+
+    @property
+    def is_short(self) -> bool:
+        return self.words <= 12
+
+    @property
+    def from_end(self) -> int:
+        return self.total - 1 - self.index
+
+
+def features(text: str, index: int = 0, total: int = 1) -> Features:
+    # the full URL pattern is slow on long prose; a literal hint rules most paragraphs out
+    links = len(_URL.findall(text)) if _LINK_HINT.search(text) else 0
+    handles = len(_HANDLE.findall(text))
+    n_words = len(text.split())
+    caps_ratio = title_ratio = 0.0
+    if n_words <= _LONG:
+        # Shape ratios only matter to the rules for short paragraphs, so long ones skip them
+        # (half the classifier's time otherwise). Measured on the prose: a URL's letters say
+        # nothing about shouting.
+        prose = _HANDLE.sub(" ", _URL.sub(" ", text)) if links or handles else text
+        letters = _NOT_LETTER.sub("", prose)
+        if letters:
+            caps_ratio = sum(map(str.isupper, letters)) / len(letters)
+        long_words = [w for w in _WORD.findall(prose) if len(w) > 3]
+        if long_words:
+            title_ratio = sum(w[0].isupper() for w in long_words) / len(long_words)
+    return Features(
+        text=text,
+        index=index,
+        total=total,
+        words=n_words,
+        sentence_end=bool(_SENTENCE_END.search(text)),
+        caps_ratio=caps_ratio,
+        title_ratio=title_ratio,
+        links=links,
+        handles=handles,
+        lower=text.lower(),
+    )
+
+
+def _bare(text: str) -> str:
+    return re.sub(r"[\s\W_]+$|^[\s\W_]+", "", text)
+
+
+def _is_language_switcher(f: Features) -> bool:
+    tokens = [t for t in re.split(r"[\s|/·•,]+", f.text) if t]
+    if not 2 <= len(tokens) <= 12:
+        return False
+    codes = sum(1 for t in tokens if t.lower() in _LANGUAGE_CODES and len(t) == 2)
+    names = sum(1 for t in tokens if t.lower() in _LANGUAGE_NAMES)
+    return codes + names == len(tokens)
+
+
+def _is_menu(f: Features) -> bool:
+    """A row of short links: 'World | Politics | Business' or 'Home › News › Europe'."""
+    parts = [p.strip() for p in re.split(r"\s(?:\||›|»|>|·|•|/)\s", f.text)]
+    return 3 <= len(parts) <= 15 and not f.sentence_end and all(len(p.split()) <= 3 for p in parts)
+
+
+def _is_share_bar(f: Features) -> bool:
+    tokens = [t.lower() for t in re.findall(r"[\w-]+", f.text)]
+    if not tokens or len(tokens) > 12 or f.sentence_end:
+        return False
+    hits = sum(1 for t in tokens if t in _SHARE_WORDS)
+    has_share_verb = any(t in {"share", "tweet", "email", "e-mail", "print"} for t in tokens)
+    return has_share_verb and hits / len(tokens) >= 0.7
+
+
+def _is_call_to_action(f: Features) -> bool:
+    if f.words > 60 or not _has_any(f.lower, _CTA_HINTS) or not _CALL_TO_ACTION.search(f.text):
+        return False
+    if f.text[:1] in "\"“«'‘" or _REPORTED.search(f.text):
+        return False  # a call someone made, reported: news, not the site speaking
+    return (
+        f.words <= 8
+        or f.handles > 0
+        or f.links > 0
+        or f.caps_ratio > 0.35
+        or bool(_SECOND_PERSON.search(f.text))
+    )
+
+
+def _is_credit(f: Features) -> bool:
+    if f.words > 20:
+        return False
+    if match := _CREDIT.search(f.text):
+        # "Photo: X/AFP" is a credit even with a full stop; "Photos of the damage were
+        # shared widely." is a sentence about photos
+        return match.group("sep") in {":", "/", "|", "–", "—"} or not f.sentence_end
+    # "(John Smith/AFP)" or "Reuters/Jane Doe": a short, unpunctuated agency credit
+    return f.words <= 8 and not f.sentence_end and bool(_AGENCY_CREDIT.search(f.text))
+
+
+def _is_advertisement(f: Features) -> bool:
+    return f.words <= 6 and bool(_AD.match(_bare(f.text)))
+
+
+def _is_social_post(f: Features) -> bool:
+    if not f.links and not _POST_HINT.search(f.text):
+        return False
+    return bool(_SOCIAL_LINK.search(f.text)) and (f.link_ratio > 0 or f.words <= 12)
+
+
+def _is_navigation(f: Features) -> bool:
+    return (f.words <= 6 and bool(_NAVIGATION.match(_bare(f.text)))) or _is_menu(f)
+
+
+def _is_tags(f: Features) -> bool:
+    return f.words <= 40 and bool(_TAGS.match(f.text))
+
+
+def _is_teaser(f: Features) -> bool:
+    """A teaser label followed by nothing, a separator, or a headline (a capital), never by
+    a sentence going on in lowercase ("Other news outlets reported ...")."""
+    if f.words > 80 or not (match := _TEASER.match(f.text)):
+        return False
+    rest = f.text[match.end() :].lstrip()
+    return not rest or not (rest[0].islower() or rest.startswith(("(", ",")))
+
+
+def _is_cross_link(f: Features) -> bool:
+    """``Read: <headline>``: a label, a separator and a short title, not a quoted sentence."""
+    return f.words <= 30 and bool(_CROSS_LINK.match(f.text)) and not f.text.endswith('."')
+
+
+def _is_cookie_notice(f: Features) -> bool:
+    return (
+        f.words <= 80
+        and "cookie" in f.lower
+        and bool(_COOKIE.search(f.text))
+        and bool(_COOKIE_CONTEXT.search(f.text))
+    )
+
+
+def _is_copyright(f: Features) -> bool:
+    return f.words <= 40 and _has_any(f.lower, _COPYRIGHT_HINTS) and bool(_COPYRIGHT.search(f.text))
+
+
+def _is_byline(f: Features) -> bool:
+    return f.words <= 12 and not f.sentence_end and bool(_BYLINE.match(f.text))
+
+
+def _is_link_list(f: Features) -> bool:
+    return f.words <= 30 and f.link_ratio >= 0.3
+
+
+# Checked in order; the first match names the kind. Narrow, high-precision shapes come first
+# so that e.g. an embedded post is recorded as a post and not as a generic link list.
+_RULES: tuple[tuple[str, Callable[[Features], bool]], ...] = (
+    ("advertisement", _is_advertisement),
+    ("social-post", _is_social_post),
+    ("language-switcher", _is_language_switcher),
+    ("navigation", _is_navigation),
+    ("tags", _is_tags),
+    ("teaser", _is_teaser),
+    ("cross-link", _is_cross_link),
+    ("share-bar", _is_share_bar),
+    ("cookie-notice", _is_cookie_notice),
+    ("copyright", _is_copyright),
+    ("call-to-action", _is_call_to_action),
+    ("photo-credit", _is_credit),
+    ("byline", _is_byline),
+    ("links", _is_link_list),
+)
+
+
+def _single(f: Features) -> str | None:
+    """The chrome kind of one paragraph judged on its own, or None for content."""
+    if f.words > _LONG:
+        return "social-post" if _is_social_post(f) else None
+    for kind, rule in _RULES:
+        if rule(f):
+            return kind
+    return None
+
+
+def classify(paragraphs: list[str]) -> list[str | None]:
+    """A chrome kind for each paragraph (None: keep it), judged with its neighbours.
+
+    Context rules on top of the single-paragraph ones:
+    - an embedded social post is its attribution line (``— Name (@handle) date``) plus the
+      post text above it, which carries the post's links;
+    - a run of short unpunctuated lines closing the document is a footer: a subheading
+      with nothing under it heads nothing.
+    """
+    total = len(paragraphs)
+    feats = [features(p, i, total) for i, p in enumerate(paragraphs)]
+    kinds: list[str | None] = [_single(f) for f in feats]
+    for i, f in enumerate(feats):
+        if f.words <= 30 and _ATTRIBUTION.match(f.text):
+            kinds[i] = "social-post"
+            j = i - 1
+            while j >= 0 and i - j <= 2 and (feats[j].links or feats[j].handles):
+                kinds[j] = "social-post"
+                j -= 1
+    for i in range(total - 1, -1, -1):
+        f = feats[i]
+        if kinds[i] is not None:
+            continue
+        if f.words <= 4 and not f.sentence_end and not f.text.endswith("?"):
+            kinds[i] = "footer"
+            continue
+        break
+    return kinds

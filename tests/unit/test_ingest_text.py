@@ -1,0 +1,64 @@
+"""Text hygiene: repair, paragraphs, and the fingerprint that exact dedupe hashes."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from services.ingest.normalize import fingerprint
+from services.ingest.text import paragraphs, repair
+
+
+@pytest.mark.parametrize(
+    ("broken", "fixed"),
+    [
+        ("Russiaâ€™s bases", "Russia’s bases"),
+        ("the cafÃ© on the corner", "the café on the corner"),
+        ("â€œWe will stay,â€\x9d he said", "“We will stay,” he said"),
+        ("Россия".encode().decode("latin-1"), "Россия"),
+        ("fish &amp; chips", "fish & chips"),
+    ],
+)
+def test_mojibake_is_repaired(broken: str, fixed: str) -> None:
+    assert repair(broken) == fixed
+
+
+def test_curly_quotes_and_dashes_stay_in_the_displayed_text() -> None:
+    text = "“Our forces” – he said — ‘now’"
+    assert repair(text) == text
+
+
+def test_text_is_nfc() -> None:
+    decomposed = unicodedata.normalize("NFD", "Tartús café")
+    assert repair(decomposed) == "Tartús café"
+
+
+def test_line_ends_spaces_and_invisible_characters_are_normalised() -> None:
+    assert paragraphs(repair("  One\u00a0 two\u200b\r\n\r\n\tThree   four  \rFive")) == [
+        "One two",
+        "Three four",
+        "Five",
+    ]
+
+
+def test_hard_wrapped_lines_are_joined_but_line_paragraphs_are_not() -> None:
+    text = "The ministry said the talks\nwould resume on Monday.\nA second paragraph.\n"
+    assert paragraphs(text) == [
+        "The ministry said the talks would resume on Monday.",
+        "A second paragraph.",
+    ]
+
+
+def test_fingerprint_ignores_quotes_dashes_case_and_spacing() -> None:
+    a = "“It is a matter for future talks,” he said — Moscow’s bases\n\nstay."
+    b = '"it is a matter for future talks,"  HE said - moscow\'s bases stay.'
+    assert fingerprint(a) == fingerprint(b)
+
+
+def test_fingerprint_still_tells_different_words_apart() -> None:
+    assert fingerprint("Russia is leaving") != fingerprint("Russia is staying")
+
+
+def test_fingerprint_folds_compatibility_forms() -> None:
+    assert fingerprint("ﬁnal ＡＢＣ…") == fingerprint("final abc...")
