@@ -81,6 +81,8 @@ class _ArticleFields(WireModel):
     title: str
     published_at: datetime | None = None
     dateline: str | None = Field(default=None, description="place line such as 'TARTOUS'")
+    author: str | None = Field(default=None, description="byline from the page's metadata")
+    canonical_url: str | None = Field(default=None, description="the page's canonical URL")
     lang: str = Field(description="ISO 639-1 code, 'und' when undetermined")
     text: str = Field(description="clean body, paragraphs separated by a blank line")
     text_sha256: str = Field(description="sha256 of the fingerprint form of the text")

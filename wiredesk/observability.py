@@ -22,6 +22,9 @@ FAILED = Counter(
 DEAD_LETTERED = Counter(
     "wiredesk_dead_lettered_total", "Entries moved to the dead-letter stream", ["stage", "reason"]
 )
+CHARS_REMOVED = Counter(
+    "wiredesk_chars_removed_total", "Characters ingest removed from articles", ["stage", "kind"]
+)
 RECLAIMED = Counter("wiredesk_reclaimed_total", "Entries claimed from dead consumers", ["stage"])
 LATENCY = Histogram(
     "wiredesk_batch_seconds",

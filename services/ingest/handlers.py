@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from redis.asyncio import Redis
 
 from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings
-from wiredesk.messages import MalformedMessage, RawArticle, decode_entry, encode_entry
-from wiredesk.observability import DEAD_LETTERED, PROCESSED
+from wiredesk.messages import Article, MalformedMessage, RawArticle, decode_entry, encode_entry
+from wiredesk.observability import CHARS_REMOVED, DEAD_LETTERED, PROCESSED
 from wiredesk.streaming import (
     COMMIT_DUPLICATE,
     Commit,
@@ -50,17 +51,32 @@ class IngestStage:
             raise RuntimeError("IngestStage.setup() was not awaited")
         return self._committer
 
-    async def handle(self, entries: list[Entry]) -> None:
-        commits: list[Commit] = []
+    def _normalize_all(self, entries: list[Entry]) -> list[Article | MalformedMessage]:
+        """CPU-bound part of a batch: decode and normalize, failures as values."""
+        out: list[Article | MalformedMessage] = []
         for entry in entries:
             try:
                 raw = decode_entry(
                     entry.fields, RawArticle, max_bytes=self.settings.max_message_bytes
                 )
-                article = normalize(raw, self.limits)
-            except (MalformedMessage, NormalizationError) as exc:
-                await self._reject(entry, exc.reason, exc.error)
+                out.append(normalize(raw, self.limits))
+            except MalformedMessage as exc:
+                out.append(exc)
+            except NormalizationError as exc:
+                out.append(MalformedMessage(exc.reason, exc.error))
+        return out
+
+    async def handle(self, entries: list[Entry]) -> None:
+        # In a worker thread so the event loop (health checks, shutdown) stays responsive
+        # while a large batch is normalized.
+        outcomes = await asyncio.to_thread(self._normalize_all, entries)
+        commits: list[Commit] = []
+        for entry, article in zip(entries, outcomes, strict=True):
+            if isinstance(article, MalformedMessage):
+                await self._reject(entry, article.reason, article.error)
                 continue
+            for piece in article.stripped:
+                CHARS_REMOVED.labels(self.name, piece.kind).inc(len(piece.text))
             commits.append(
                 Commit(
                     entry.id,

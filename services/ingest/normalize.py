@@ -56,6 +56,7 @@ class _Draft:
     published_at: datetime | None = None
     title: str | None = None
     url: str | None = None
+    author: str | None = None
     dateline: str | None = None
 
     def strip(self, kind: str, text: str) -> None:
@@ -144,6 +145,7 @@ def _draft(raw: RawArticle, limits: Limits) -> _Draft:
         draft.title = title or (" ".join(repair(page.title).split()) if page.title else None)
         draft.published_at = page.published_at
         draft.url = page.url
+        draft.author = page.author
         return draft
     return _Draft(paragraphs=paragraphs(repair(raw.body)), title=title)
 
@@ -192,6 +194,8 @@ def normalize(
         title=title,
         published_at=draft.published_at,
         dateline=draft.dateline,
+        author=draft.author,
+        canonical_url=draft.url,
         lang=detect_language(text),
         text=text,
         text_sha256=hashlib.sha256(fingerprint(text).encode()).hexdigest(),
