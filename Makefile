@@ -35,6 +35,7 @@ unit: $(STAMP)  ## only the fast tests that need no Redis
 
 schema: $(STAMP)  ## regenerate the committed JSON Schemas
 	$(BIN)/wiredesk schema --out schemas
+	$(BIN)/wiredesk asyncapi --out schemas/asyncapi.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
@@ -42,3 +43,26 @@ clean:
 eval: $(STAMP)  ## dedupe quality on the dev sets (clusters and pairs)
 	$(BIN)/wiredesk eval $(EVAL_DIR)/onestopenglish-dev.jsonl
 	$(BIN)/wiredesk eval $(EVAL_DIR)/semeval2022-en-pairs-dev.jsonl
+
+# --- containers (docs/deploy.md) ---------------------------------------------------------------
+
+LOCK_VENV ?= /tmp/wiredesk-lock-venv
+
+lock:  ## regenerate docker/requirements.lock from pyproject's dependencies (a clean install)
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --upgrade pip
+	# async-timeout: redis needs it on Python < 3.11.3, which is Debian bookworm's 3.11.2
+	$(LOCK_VENV)/bin/pip install --quiet . async-timeout
+	{ echo "# Locked runtime dependencies of the container image (Debian bookworm, Python 3.11)."; \
+	  echo "# Installed with --no-deps, then \`pip check\`. Regenerate: \`make lock\`."; \
+	  $(LOCK_VENV)/bin/pip freeze --exclude-editable | grep -v '^wiredesk'; } > docker/requirements.lock
+	rm -rf $(LOCK_VENV)
+
+base-image:  ## make debian:bookworm-slim locally when no registry can be reached (needs root)
+	bash docker/make-base-image.sh
+
+images: base-image  ## build the stack's images (wiredesk, wiredesk-redis)
+	docker-compose build
+
+deploy-test: $(STAMP)  ## only the container tests (compose stack, Redis restart, downstream kit)
+	$(BIN)/pytest -m docker tests/deploy tests/downstream

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +19,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+if TYPE_CHECKING:
+    import redis
+
+    from services.store.base import Store
+    from wiredesk.settings import WiredeskSettings
+
 app = typer.Typer(
     name="wiredesk",
     help="News-wire ingestion pipeline on Redis Streams: replay -> ingest -> dedupe -> store.",
@@ -28,7 +34,10 @@ app = typer.Typer(
 console = Console()
 err = Console(stderr=True)
 
-SERVICE_HELP = "ingest (normalize raw articles), dedupe (group copies into stories), store (SQL)"
+SERVICE_HELP = (
+    "ingest (normalize raw articles), dedupe (group copies into stories), store (SQL), "
+    "api (read-only HTTP API over the store)"
+)
 
 
 @app.command()
@@ -42,8 +51,13 @@ def run(
         from services.dedupe.app import create_app  # type: ignore[assignment]
     elif service == "store":
         from services.store.app import create_app  # type: ignore[assignment]
+    elif service == "api":
+        from services.api.server import serve
+
+        serve()
+        return
     else:
-        err.print(f"[red]unknown service {service!r}[/]; choose one of: ingest, dedupe, store")
+        err.print(f"[red]unknown service {service!r}[/]; choose one of: ingest, dedupe, store, api")
         raise typer.Exit(2)
     asyncio.run(create_app().run())
 
@@ -140,6 +154,38 @@ def demo(
     )
 
 
+@app.command(name="normalize")
+def normalize_files(
+    paths: Annotated[list[Path], typer.Argument(help=".txt/.html files, .jsonl, or folders")],
+    source: Annotated[str, typer.Option(help="source name for files without one")] = "replay",
+) -> None:
+    """Run exactly ingest's normalization on files: one Article JSON per line on stdout.
+
+    For debugging a source: what would ingest keep, strip (see "stripped") and detect?
+    Articles that ingest would dead-letter are reported on stderr and make the exit code 1.
+    """
+    from services.ingest.normalize import NormalizationError, normalize
+    from services.ingest.settings import IngestSettings
+    from wiredesk.replay import ReplayInputError, read_articles
+
+    limits = IngestSettings().limits()
+    failed = 0
+    try:
+        for raw in read_articles(paths, source=source):
+            try:
+                article = normalize(raw, limits)
+            except NormalizationError as exc:
+                failed += 1
+                err.print(f"[yellow]{raw.url}[/]: {exc.reason}: {exc.error}")
+                continue
+            sys.stdout.buffer.write(article.to_json() + b"\n")
+    except ReplayInputError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command(name="eval")
 def evaluate(
     path: Annotated[
@@ -217,52 +263,274 @@ def schema(
 
 
 @app.command()
-def status() -> None:
-    """Streams, consumer groups, pending entries and lag (REDIS_URL)."""
-    import redis
+def asyncapi(
+    out: Annotated[Path, typer.Option(help="file for the AsyncAPI document")] = Path(
+        "schemas/asyncapi.json"
+    ),
+) -> None:
+    """Write the AsyncAPI document of every stream (publishers, consumer groups, payloads)."""
+    from services.api.asyncapi import asyncapi_json
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(asyncapi_json())
+    console.print(str(out))
+
+
+def _redis() -> tuple[redis.Redis, WiredeskSettings]:
+    import redis as redis_sync
 
     from wiredesk.settings import WiredeskSettings
 
     settings = WiredeskSettings()
-    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-    table = Table("stream", "length", "group", "consumers", "pending", "lag", "last delivered")
-    for stream in settings.streams.model_dump().values():
-        length = client.xlen(stream)
-        groups = client.xinfo_groups(stream) if client.exists(stream) else []
-        if not groups:
-            table.add_row(stream, str(length), "-", "-", "-", "-", "-")
-        for group in groups:
-            table.add_row(
-                stream,
-                str(length),
-                group["name"],
-                str(group["consumers"]),
-                str(group["pending"]),
-                str(group.get("lag", "?")),
-                group["last-delivered-id"],
-            )
+    return redis_sync.Redis.from_url(settings.redis_url), settings
+
+
+def _store() -> Store:
+    from services.store.db import open_store
+    from services.store.settings import StoreSettings
+
+    try:
+        return open_store(StoreSettings().database_url)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _dash(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+@app.command()
+def status() -> None:
+    """Streams, consumer groups, lag, pending entries and dead letters (REDIS_URL)."""
+    from services.api.status import collect
+
+    client, settings = _redis()
+    snapshot = collect(client, settings)
+    table = Table(
+        "stream", "length", "group", "consumers", "pending", "lag", "last delivered", "idle"
+    )
+    for row in snapshot.rows:
+        table.add_row(
+            row.stream,
+            str(row.length),
+            _dash(row.group),
+            _dash(row.consumers),
+            _dash(row.pending),
+            _dash(row.lag),
+            _dash(row.last_delivered),
+            "-" if row.idle_ms is None else f"{row.idle_ms / 1000:.1f}s",
+        )
     console.print(table)
+    if snapshot.dead_letters:
+        letters = Table(
+            "stage", "reason", "dead letters", title="dead letters", title_justify="left"
+        )
+        for (stage, reason), count in sorted(snapshot.dead_letters.items()):
+            letters.add_row(stage, reason, str(count))
+        console.print(letters)
+    else:
+        console.print("no dead letters")
 
 
 @app.command()
 def stories(
+    *,
     limit: Annotated[int, typer.Option(help="how many, newest first")] = 20,
+    offset: Annotated[int, typer.Option(help="skip this many")] = 0,
+    source: Annotated[str | None, typer.Option(help="only with a member from this source")] = None,
+    lang: Annotated[str | None, typer.Option(help="only with a member in this language")] = None,
+    min_size: Annotated[int | None, typer.Option(help="only with at least this many")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """List stored stories (DATABASE_URL): story, canonical title, size, sources, first seen."""
-    from services.store.db import SqliteStore
-    from services.store.settings import StoreSettings
+    import dataclasses
 
-    store = SqliteStore.from_url(StoreSettings().database_url)
+    import orjson
+
+    from services.store.models import StoryQuery
+
+    store = _store()
+    query = StoryQuery(source=source, lang=lang, min_size=min_size, limit=limit, offset=offset)
+    found = store.stories(query)
+    store.close()
+    if as_json:
+        for story in found:
+            print(orjson.dumps(dataclasses.asdict(story)).decode())
+        return
     table = Table("story", "canonical title", "size", "sources", "first seen")
-    for story in store.stories(limit=limit):
+    for story in found:
         table.add_row(
-            story.story_id[:12],
+            story.story_id,
             story.canonical_title[:70],
             str(story.size),
             ", ".join(story.sources),
             story.first_seen[:19],
         )
     console.print(table)
+
+
+@app.command()
+def story(
+    story_id: Annotated[str, typer.Argument(help="the story id (its first article's id)")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+) -> None:
+    """One stored story with its members, their verdicts and scores."""
+    import dataclasses
+
+    import orjson
+
+    store = _store()
+    found = store.story(story_id)
+    members = store.members(story_id) if found else []
+    store.close()
+    if found is None:
+        err.print(f"[red]no story {story_id!r}[/]")
+        raise typer.Exit(1)
+    if as_json:
+        document = {
+            **dataclasses.asdict(found),
+            "members": [dataclasses.asdict(m) for m in members],
+        }
+        print(orjson.dumps(document).decode())
+        return
+    console.print(
+        f"story {found.story_id}: {found.canonical_title}\n"
+        f"size {found.size}, sources {', '.join(found.sources)}, "
+        f"seen {found.first_seen} .. {found.last_seen}"
+    )
+    table = Table("article", "source", "title", "method", "score", "duplicate of", "canonical")
+    for member in members:
+        table.add_row(
+            member.id,
+            member.source,
+            member.title[:60],
+            member.method,
+            f"{member.score:.3f}",
+            member.duplicate_of or "",
+            "*" if member.id == found.canonical_id else "",
+        )
+    console.print(table)
+
+
+@app.command()
+def article(
+    article_id: Annotated[str, typer.Argument(help="the article id")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+) -> None:
+    """One stored article: metadata, dedupe verdict and clean text."""
+    import dataclasses
+
+    import orjson
+
+    store = _store()
+    found = store.article(article_id)
+    text = store.article_text(article_id) if found else None
+    store.close()
+    if found is None:
+        err.print(f"[red]no article {article_id!r}[/]")
+        raise typer.Exit(1)
+    if as_json:
+        print(orjson.dumps({**dataclasses.asdict(found), "text": text}).decode())
+        return
+    table = Table("field", "value", show_header=False)
+    for key, value in dataclasses.asdict(found).items():
+        table.add_row(key, _dash(value))
+    console.print(table)
+    console.print(text or "")
+
+
+@app.command()
+def tail(
+    stream: Annotated[
+        str, typer.Argument(help="raw, normalized, annotated, unique, dlq, or a stream name")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per entry")] = False,
+    from_start: Annotated[
+        bool, typer.Option("--from-start", help="begin at the first entry, not new ones only")
+    ] = False,
+    count: Annotated[
+        int | None, typer.Option("--count", help="stop after this many entries")
+    ] = None,
+) -> None:
+    """Follow a stream (XREAD BLOCK, no consumer group: the pipeline is not affected)."""
+    import orjson
+
+    from services.api.streams import follow, resolve_stream
+
+    client, settings = _redis()
+    name = resolve_stream(settings.streams, stream)
+    for entry in follow(client, name, from_start=from_start, count=count):
+        if as_json:
+            sys.stdout.write(orjson.dumps(entry.as_json()).decode() + "\n")
+        else:
+            sys.stdout.write(entry.summary() + "\n")
+        sys.stdout.flush()
+
+
+dlq_app = typer.Typer(help="Dead letters: list them, replay them to their source stream.")
+app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("list")
+def dlq_list(
+    reason: Annotated[str | None, typer.Option(help="only this reason code")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per letter")] = False,
+) -> None:
+    """Dead letters, oldest first: id, reason, stage, error, source stream and id."""
+    import orjson
+
+    from services.api.dlq import read_letters
+
+    client, settings = _redis()
+    letters = read_letters(client, settings.streams.dlq, reason=reason)
+    if as_json:
+        for item in letters:
+            document = (
+                {"id": item.id, "problem": item.problem}
+                if item.letter is None
+                else {"id": item.id, **item.letter.model_dump(mode="json", by_alias=True)}
+            )
+            print(orjson.dumps(document).decode())
+        return
+    table = Table("id", "reason", "stage", "attempts", "error", "source")
+    for item in letters:
+        if item.letter is None:
+            table.add_row(item.id, "unreadable", "-", "-", item.problem[:60], "-")
+            continue
+        letter = item.letter
+        table.add_row(
+            item.id,
+            letter.reason,
+            letter.stage,
+            str(letter.attempts),
+            letter.error[:60],
+            f"{letter.source_stream} {letter.source_id}",
+        )
+    console.print(table)
+    console.print(f"{len(letters)} dead letters")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    reason: Annotated[str | None, typer.Option(help="only letters with this reason")] = None,
+    entry_id: Annotated[
+        list[str] | None, typer.Option("--id", help="only this dead-letter entry id (repeatable)")
+    ] = None,
+    all_letters: Annotated[
+        bool, typer.Option("--all", help="replay every letter (needed without --reason/--id)")
+    ] = False,
+) -> None:
+    """Re-add original payloads to their source streams and delete the letters (atomic, once)."""
+    from services.api.dlq import read_letters, replay
+
+    if reason is None and not entry_id and not all_letters:
+        err.print("[red]say which letters:[/] --reason R, --id ID or --all")
+        raise typer.Exit(2)
+    client, settings = _redis()
+    letters = read_letters(client, settings.streams.dlq, reason=reason, ids=entry_id or ())
+    added = replay(client, settings.streams.dlq, letters)
+    console.print(f"replayed {len(added)} of {len(letters)} dead letters")
 
 
 def main() -> None:

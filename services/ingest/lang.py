@@ -13,7 +13,7 @@ import functools
 import re
 import threading
 
-from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 __all__ = ["UNDETERMINED", "detect_language"]
 

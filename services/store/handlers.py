@@ -7,7 +7,8 @@ import logging
 
 from redis.asyncio import Redis
 
-from services.store.db import SqliteStore
+from services.store.base import Store
+from services.store.db import open_store
 from services.store.settings import StoreSettings
 from wiredesk.messages import AnnotatedArticle, MalformedMessage, decode_entry
 from wiredesk.observability import DEAD_LETTERED, PROCESSED
@@ -25,16 +26,16 @@ class StoreStage:
         self.settings = settings
         self.input_stream = settings.streams.annotated
         self.group = settings.groups.store
-        self._db: SqliteStore | None = None
+        self._db: Store | None = None
         self._redis: Redis | None = None
         self._committer: StreamCommitter | None = None
 
     async def setup(self, redis: Redis) -> None:
-        self._db = SqliteStore.from_url(self.settings.database_url)
+        self._db = await asyncio.to_thread(open_store, self.settings.database_url)
         version = await asyncio.to_thread(self._db.migrate)
         self._redis = redis
         self._committer = StreamCommitter(redis, input_stream=self.input_stream, group=self.group)
-        log.info("store ready", extra={"schema_version": version})
+        log.info("store ready", extra={"schema_version": version, "backend": self._db.dialect})
 
     async def close(self) -> None:
         if self._db is not None:

@@ -1,0 +1,66 @@
+"""``wiredesk status``: streams, groups, lag, pending and dead letters in one snapshot."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from services.api.dlq import read_letters
+from wiredesk.settings import WiredeskSettings
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    stream: str
+    length: int
+    group: str | None = None
+    consumers: int | None = None
+    pending: int | None = None
+    lag: int | None = None
+    last_delivered: str | None = None
+    idle_ms: int | None = None  # the least idle consumer: how long since the group did anything
+
+
+@dataclass(slots=True)
+class Status:
+    rows: list[GroupRow] = field(default_factory=list)
+    dead_letters: Counter[tuple[str, str]] = field(default_factory=Counter)  # (stage, reason)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def collect(client: redis.Redis, settings: WiredeskSettings) -> Status:
+    status = Status()
+    for stream in settings.streams.model_dump().values():
+        length = int(client.xlen(stream))
+        groups = client.xinfo_groups(stream) if client.exists(stream) else []
+        if not groups:
+            status.rows.append(GroupRow(stream, length))
+        for info in groups:
+            name = _text(info["name"])
+            consumers = client.xinfo_consumers(stream, name) if int(info["consumers"]) else []
+            idle = min((int(c["idle"]) for c in consumers), default=None)
+            lag = info.get("lag")
+            status.rows.append(
+                GroupRow(
+                    stream=stream,
+                    length=length,
+                    group=name,
+                    consumers=int(info["consumers"]),
+                    pending=int(info["pending"]),
+                    lag=None if lag is None else int(lag),
+                    last_delivered=_text(info["last-delivered-id"]),
+                    idle_ms=idle,
+                )
+            )
+    for item in read_letters(client, settings.streams.dlq):
+        if item.letter is None:
+            status.dead_letters[("?", "unreadable")] += 1
+        else:
+            status.dead_letters[(item.letter.stage, item.letter.reason)] += 1
+    return status

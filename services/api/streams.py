@@ -1,0 +1,100 @@
+"""Reading streams for people and scripts: ``wiredesk tail``, ``status`` and ``dlq``.
+
+Synchronous redis-py on purpose: these are one-shot commands, and a blocking ``XREAD`` loop is
+the simplest correct way to follow a stream. Nothing here creates a consumer group, so tailing
+a stream never changes what the pipeline's consumers see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import orjson
+import redis
+
+from wiredesk.settings import Streams
+
+
+def resolve_stream(streams: Streams, name: str) -> str:
+    """``unique`` -> the configured unique stream; any other name is taken literally."""
+    return str(streams.model_dump().get(name, name))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEntry:
+    stream: str
+    id: str
+    schema: str | None
+    data: Any  # the parsed JSON document, or the raw text when it is not JSON
+
+    def as_json(self) -> dict[str, Any]:
+        return {"stream": self.stream, "id": self.id, "schema": self.schema, "data": self.data}
+
+    def summary(self) -> str:
+        """One human line: the fields that tell entries apart in each schema."""
+        doc = self.data if isinstance(self.data, dict) else {}
+        if self.schema and self.schema.startswith("deadletter"):
+            detail = f"{doc.get('reason')} from {doc.get('stage')}: {doc.get('error', '')[:80]}"
+        elif "story_id" in doc:
+            detail = (
+                f"story={str(doc['story_id'])[:12]} {doc.get('method')} "
+                f"{float(doc.get('score', 0)):.3f} {doc.get('title', '')[:70]!r}"
+            )
+        elif "title" in doc or "url" in doc:
+            detail = f"{doc.get('source')} {doc.get('title') or doc.get('url')!r}"[:110]
+        else:
+            detail = str(self.data)[:110]
+        return f"{self.id} {self.schema or '-'} {detail}"
+
+
+def parse_entry(stream: str, entry_id: Any, fields: dict[Any, Any]) -> StreamEntry:
+    raw = {_text(k): v for k, v in fields.items()}
+    schema = _text(raw["schema"]) if "schema" in raw else None
+    data: Any = None
+    if "data" in raw:
+        try:
+            data = orjson.loads(raw["data"])
+        except orjson.JSONDecodeError:
+            data = _text(raw["data"]) if isinstance(raw["data"], bytes) else raw["data"]
+    return StreamEntry(stream=stream, id=_text(entry_id), schema=schema, data=data)
+
+
+def follow(
+    client: redis.Redis,
+    stream: str,
+    *,
+    from_start: bool = False,
+    count: int | None = None,
+    block_ms: int = 1000,
+) -> Iterator[StreamEntry]:
+    """Entries of ``stream`` as they arrive (``XREAD BLOCK``), stopping after ``count``.
+
+    The starting point is fixed when this is *called*, not when iteration begins: "new entries"
+    means those added after the call, and none added in between is skipped (``$`` would be
+    re-evaluated at the first read).
+    """
+    last = "0-0"
+    if not from_start:
+        newest = cast(Any, client.xrevrange(stream, count=1))
+        last = _text(newest[0][0]) if newest else "0-0"
+    return _read(client, stream, last, count, block_ms)
+
+
+def _read(
+    client: redis.Redis, stream: str, last: str, count: int | None, block_ms: int
+) -> Iterator[StreamEntry]:
+    seen = 0
+    while count is None or seen < count:
+        wanted = 100 if count is None else min(100, count - seen)
+        reply = cast(Any, client.xread({stream: last}, count=wanted, block=block_ms))
+        for _, entries in reply or []:
+            for entry_id, fields in entries:
+                last = _text(entry_id)
+                seen += 1
+                yield parse_entry(stream, entry_id, fields)
