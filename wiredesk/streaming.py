@@ -185,22 +185,72 @@ async def reclaim(
 
     XAUTOCLAIM scans the whole pending list in pages; its reply shape differs between server
     versions (6.2 returns two elements, 7.0 three), so only the first two are used.
+
+    An entry deleted from the stream while pending (trimmed by someone's ``MAXLEN``, or
+    ``XDEL``) can never be processed. Redis 7 drops it from the pending list during XAUTOCLAIM;
+    Redis 6.2 returns it as nil (redis-py turns that into ``(None, None)``, losing the id) and
+    keeps it pending forever, so it would be claimed on every pass and the group would never
+    drain. Such entries are found through XPENDING and acknowledged here, with a warning.
     """
     claimed: list[tuple[str, dict[bytes, bytes]]] = []
+    deleted: list[str] = []
     start = "0-0"
     while True:
         reply = await redis.xautoclaim(
             stream, group, consumer, min_idle_time=min_idle_ms, start_id=start, count=count
         )
         next_start, messages = reply[0], reply[1]
-        claimed.extend(parse_entries(messages))
-        start = next_start.decode() if isinstance(next_start, bytes) else str(next_start)
+        page = parse_entries(messages)
+        claimed.extend(page)
+        page_end = next_start.decode() if isinstance(next_start, bytes) else str(next_start)
+        if len(page) < len(messages) and len(reply) < 3:
+            deleted.extend(
+                await _deleted_pending(
+                    redis,
+                    stream=stream,
+                    group=group,
+                    consumer=consumer,
+                    lo=start,
+                    hi="+" if page_end == "0-0" else page_end,
+                    live={entry_id for entry_id, _ in page},
+                )
+            )
+        start = page_end
         if start == "0-0" or len(claimed) >= count:
             break
+    if deleted:
+        await redis.xack(stream, group, *deleted)
+        log.warning(
+            "acknowledged pending entries that were deleted from the stream",
+            extra={"stream": stream, "group": group, "count": len(deleted), "ids": deleted[:20]},
+        )
     if not claimed:
         return []
     deliveries = await delivery_counts(redis, stream, group, [i for i, _ in claimed])
     return [Entry(i, f, deliveries.get(i, 1)) for i, f in claimed]
+
+
+async def _deleted_pending(
+    redis: RedisClient,
+    *,
+    stream: str,
+    group: str,
+    consumer: str,
+    lo: str,
+    hi: str,
+    live: set[str],
+) -> list[str]:
+    """Ids pending for ``consumer`` in [lo, hi] that no longer exist in the stream."""
+    rows = await redis.xpending_range(
+        stream, group, min=lo, max=hi, count=10_000, consumername=consumer
+    )
+    gone: list[str] = []
+    for row in rows:
+        raw_id = row["message_id"]
+        entry_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+        if entry_id not in live and not await redis.xrange(stream, entry_id, entry_id):
+            gone.append(entry_id)
+    return gone
 
 
 async def delivery_counts(

@@ -1,0 +1,32 @@
+"""Settings for the crash tests: reclaim within seconds, short grace periods, small batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.store.db import sqlite_path
+
+
+@pytest.fixture
+def reliability_env(service_env: dict[str, str]) -> dict[str, str]:
+    """The per-test service environment, tuned so that recovery happens within the test's time.
+
+    claim idle 1.5 s (production default 30 s) must still exceed the longest batch, or live
+    consumers' entries get reclaimed while in flight; batches of 100 keep batches short on a
+    loaded 2-core machine.
+    """
+    return {
+        **service_env,
+        "WIREDESK_CLAIM_IDLE_MS": "1500",
+        "WIREDESK_CLAIM_INTERVAL_S": "0.5",
+        "WIREDESK_GRACEFUL_TIMEOUT_S": "5",
+        "WIREDESK_BATCH_SIZE": "100",
+        "WIREDESK_LOG_FORMAT": "json",
+    }
+
+
+@pytest.fixture
+def db_path(service_env: dict[str, str]) -> Path:
+    return sqlite_path(service_env["WIREDESK_DATABASE_URL"])
