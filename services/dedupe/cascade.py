@@ -1,18 +1,39 @@
 """The dedupe decision: cheapest evidence first, each verdict explained. Pure.
 
-1. exact: the fingerprint hash (normalized text) was seen in the window;
-2. near: MinHash LSH finds a candidate whose estimated Jaccard over word 5-shingles reaches
-   ``near_threshold`` (copies with different chrome, small edits);
-3. otherwise the article starts a new story.
+1. **exact**: the fingerprint hash (normalized text) is already in the window;
+2. **near**: MinHash LSH finds an article whose estimated Jaccard similarity over word
+   5-shingles reaches ``near`` (the same text with other chrome or small edits);
+3. **semantic**: among the articles whose MiniLM cosine reaches ``semantic``, the one with the
+   highest ``min(cosine / semantic, lexical / lexical_threshold)`` joins if both scores reach
+   their thresholds. Requiring both removes each score's typical false merge: the embedding
+   rates two events on one topic alike (e.g. two Syria reports from consecutive days), while
+   TF-IDF is fooled by shared boilerplate. Linking to the best-matching *article* (not a story
+   centroid, not single-link chaining of stories) was the most accurate rule measured;
+4. otherwise the article starts a new story, whose id is the article's id.
+
+Thresholds and the measurements behind them: docs/dedupe.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from services.dedupe.index import Record, StoryIndex
-from services.dedupe.minhash import Signature
+import numpy as np
+
+from services.dedupe.features import Features, lexical_cosine
+from services.dedupe.index import Match, StoryIndex
+from services.dedupe.minhash import jaccard
 from wiredesk.messages import Method
+
+LEXICAL_MEDOID_LIMIT = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    near: float = 0.5
+    semantic: float = 0.52
+    lexical: float = 0.20
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,31 +42,111 @@ class Verdict:
     method: Method
     duplicate_of: str | None
     score: float
+    evidence: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    near: float = 0.5
+def combined_score(semantic: float, lexical: float, thresholds: Thresholds) -> float:
+    """>= 1 exactly when both scores reach their thresholds; orders candidates by the weaker."""
+    return min(semantic / thresholds.semantic, lexical / thresholds.lexical)
+
+
+def pair_scores(a: Features, b: Features, thresholds: Thresholds) -> dict[str, float]:
+    """Every similarity the cascade has for two articles, for evaluation: ``jaccard``
+    (MinHash), and with the semantic stage ``semantic`` (embedding cosine, the score of a
+    semantic verdict), ``lexical`` and ``combined`` (the decision score, >= 1 joins)."""
+    scores = {"jaccard": jaccard(a.signature, b.signature)}
+    if a.vector is not None and b.vector is not None and a.terms and b.terms:
+        scores["semantic"] = float(np.dot(a.vector, b.vector))
+        scores["lexical"] = lexical_cosine(a.terms, b.terms)
+        scores["combined"] = combined_score(scores["semantic"], scores["lexical"], thresholds)
+    return scores
+
+
+def _exact_or_near(features: Features, index: StoryIndex, thresholds: Thresholds) -> Verdict | None:
+    same_text = index.exact(features.text_sha256)
+    if same_text is not None:
+        return Verdict(same_text.story_id, Method.EXACT, same_text.article_id, 1.0)
+    match = index.nearest(features)
+    if match is not None and match.score >= thresholds.near:
+        return Verdict(
+            match.record.story_id,
+            Method.NEAR,
+            match.record.article_id,
+            match.score,
+            {"jaccard": round(match.score, 4)},
+        )
+    return None
+
+
+def _semantic(features: Features, index: StoryIndex, thresholds: Thresholds) -> Verdict | None:
+    if features.vector is None or features.terms is None:
+        return None
+    best: tuple[float, Match, float] | None = None
+    for match in index.semantic_candidates(features.vector, thresholds.semantic):
+        terms = match.record.features.terms
+        lexical = lexical_cosine(features.terms, terms) if terms is not None else 0.0
+        score = combined_score(match.score, lexical, thresholds)
+        if best is None or score > best[0]:
+            best = (score, match, lexical)
+    if best is None or best[0] < 1.0:
+        return None
+    score, match, lexical = best
+    return Verdict(
+        match.record.story_id,
+        Method.SEMANTIC,
+        match.record.article_id,
+        round(match.score, 4),
+        {
+            "semantic": round(match.score, 4),
+            "lexical": round(lexical, 4),
+            "combined": round(score, 4),
+        },
+    )
 
 
 def decide(
-    *,
-    article_id: str,
-    text_sha256: str,
-    signature: Signature,
-    index: StoryIndex,
-    thresholds: Thresholds,
+    *, article_id: str, features: Features, indexes: list[StoryIndex], thresholds: Thresholds
 ) -> Verdict:
-    same_text = index.exact(text_sha256)
-    if same_text is not None:
-        return _join(same_text, Method.EXACT, 1.0)
-    match = index.nearest(signature)
-    if match is not None and match.score >= thresholds.near:
-        return _join(match.record, Method.NEAR, match.score)
+    """The verdict for one article against the window (several indexes: window + batch)."""
+    stages: list[Callable[[Features, StoryIndex, Thresholds], Verdict | None]] = [
+        _exact_or_near,
+        _semantic,
+    ]
+    for stage in stages:
+        found = [v for index in indexes if (v := stage(features, index, thresholds)) is not None]
+        if found:
+            return max(found, key=lambda v: v.evidence.get("combined", v.score))
     return Verdict(story_id=article_id, method=Method.NEW, duplicate_of=None, score=1.0)
 
 
-def _join(record: Record, method: Method, score: float) -> Verdict:
-    return Verdict(
-        story_id=record.story_id, method=method, duplicate_of=record.article_id, score=score
-    )
+def canonical(members: list[tuple[str, Features]]) -> str:
+    """The story's best representative, the copy closest to the wire original.
+
+    Among members that look like agency copy (a dateline, which reprints of the wire text keep
+    and rewrites drop), or among all when none does, the one most similar on average to all
+    members (a medoid, by embedding plus lexical cosine): rewrites each drift their own way
+    from the original, which stays central. Ties go to the earliest member; without
+    embeddings, the first (wire-looking) member.
+    """
+    wire = [i for i, (_, f) in enumerate(members) if f.wire_copy]
+    eligible = wire or list(range(len(members)))
+    if len(eligible) == 1:
+        return members[eligible[0]][0]
+    if len(members) <= 2 or any(f.vector is None or f.terms is None for _, f in members):
+        return members[eligible[0]][0]
+    vectors = np.stack([f.vector for _, f in members if f.vector is not None])
+    semantic = vectors @ vectors.T
+    with_lexical = len(members) <= LEXICAL_MEDOID_LIMIT  # quadratic in Python beyond that
+    best_index, best_total = eligible[0], float("-inf")
+    for i in eligible:
+        fi = members[i][1]
+        total = float(semantic[i].sum() - semantic[i, i])
+        if with_lexical and fi.terms is not None:
+            total += sum(
+                lexical_cosine(fi.terms, fj.terms)
+                for j, (_, fj) in enumerate(members)
+                if j != i and fj.terms is not None
+            )
+        if total > best_total + 1e-9:
+            best_index, best_total = i, total
+    return members[best_index][0]

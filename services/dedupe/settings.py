@@ -16,4 +16,18 @@ class DedupeSettings(WiredeskSettings):
     near_threshold: float = Field(
         default=0.5, gt=0, le=1, description="estimated Jaccard that makes a near-duplicate"
     )
+    semantic: bool = Field(
+        default=True,
+        description="run the semantic stage (MiniLM + TF-IDF); off leaves exact + near only",
+    )
+    semantic_threshold: float = Field(
+        default=0.52, gt=0, le=1, description="MiniLM cosine a rewrite must reach (docs/dedupe.md)"
+    )
+    lexical_threshold: float = Field(
+        default=0.20, gt=0, le=1, description="TF-IDF cosine a rewrite must also reach"
+    )
+    embed_max_tokens: int = Field(
+        default=96, ge=16, le=256, description="word pieces of the opening the model reads"
+    )
+    embed_batch_size: int = Field(default=32, ge=1, le=512)
     max_commit_retries: int = Field(default=100, ge=1)

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 from redis.asyncio import Redis
 
+from services.dedupe.features import Features
 from services.dedupe.index import Record, StoryIndex
 from wiredesk.streaming import parse_entries
 
 HEAD_NONE = "0-0"
 
 # KEYS: 1 log, 2 head, 3 input stream, 4 annotated stream, 5 unique stream
-# ARGV: 1 group, 2 expected head, 3 item count, 4 trim min-id ('' = none), 5 maxlen ('' = none),
+# ARGV: 1 group, 2 expected head, 3 item count, 4 trim min-id ('' = none),
 #       then per item: entry id, n log fields, log field/value pairs, annotated json, unique json
 # Returns {1, new head, done} | {-1, head} on conflict | {-2, entry id} if an entry is no
 # longer pending (acked or dead-lettered elsewhere): nothing is written in either case.
@@ -35,7 +36,7 @@ COMMIT_BATCH = """
 local head = redis.call('GET', KEYS[2]) or '0-0'
 if head ~= ARGV[2] then return {-1, head} end
 local n = tonumber(ARGV[3])
-local pos = 6
+local pos = 5
 local items = {}
 for i = 1, n do
   local eid = ARGV[pos]
@@ -46,11 +47,7 @@ for i = 1, n do
   pos = pos + 4 + 2 * nlog
 end
 local function add(stream, data, schema)
-  if ARGV[5] ~= '' then
-    redis.call('XADD', stream, 'MAXLEN', '~', ARGV[5], '*', 'schema', schema, 'data', data)
-  else
-    redis.call('XADD', stream, '*', 'schema', schema, 'data', data)
-  end
+  redis.call('XADD', stream, '*', 'schema', schema, 'data', data)
 end
 local last = head
 for i = 1, n do
@@ -94,21 +91,51 @@ class NotPending(Exception):
         self.entry_id = entry_id
 
 
+_TERM_DTYPE = np.dtype([("term", "<u4"), ("weight", "<f2")])
+
+
 def encode_record(record: Record) -> dict[bytes, bytes]:
-    return {
+    """Binary, little-endian fields: the embedding as float16 (768 bytes; cosines move by
+    < 1e-3), lexical terms as (uint32 term hash, float16 weight) pairs."""
+    features = record.features
+    fields = {
         b"id": record.article_id.encode(),
         b"story": record.story_id.encode(),
-        b"sha": record.text_sha256.encode(),
-        b"sig": record.signature.astype("<u8").tobytes(),
+        b"sha": features.text_sha256.encode(),
+        b"sig": features.signature.astype("<u8").tobytes(),
     }
+    if features.vector is not None:
+        fields[b"vec"] = features.vector.astype("<f2").tobytes()
+    if features.terms is not None:
+        terms = np.array(list(features.terms.items()), dtype=_TERM_DTYPE)
+        fields[b"lex"] = terms.tobytes()
+    if features.wire_copy:
+        fields[b"wire"] = b"1"
+    return fields
 
 
 def decode_record(entry_id: str, fields: dict[bytes, bytes]) -> Record:
+    vector = None
+    if b"vec" in fields:
+        vector = np.frombuffer(fields[b"vec"], dtype="<f2").astype(np.float32)
+        vector /= max(float(np.linalg.norm(vector)), 1e-12)
+    terms = None
+    if b"lex" in fields:
+        pairs = np.frombuffer(fields[b"lex"], dtype=_TERM_DTYPE)
+        terms = dict(
+            zip(pairs["term"].tolist(), pairs["weight"].astype(float).tolist(), strict=True)
+        )
+    features = Features(
+        text_sha256=fields[b"sha"].decode(),
+        signature=np.frombuffer(fields[b"sig"], dtype="<u8").astype(np.uint64),
+        vector=vector,
+        terms=terms,
+        wire_copy=fields.get(b"wire") == b"1",
+    )
     return Record(
         article_id=fields[b"id"].decode(),
         story_id=fields[b"story"].decode(),
-        text_sha256=fields[b"sha"].decode(),
-        signature=np.frombuffer(fields[b"sig"], dtype="<u8").astype(np.uint64),
+        features=features,
         seen_ms=int(entry_id.partition("-")[0]),
     )
 
@@ -126,13 +153,11 @@ class DedupeLog:
         group: str,
         annotated_stream: str,
         unique_stream: str,
-        maxlen: int | None,
     ) -> None:
         self._redis = redis
         self._script = redis.register_script(COMMIT_BATCH)
         self._keys = [log_key, head_key, input_stream, annotated_stream, unique_stream]
         self._group = group
-        self._maxlen = "" if maxlen is None else str(maxlen)
         self.log_key = log_key
         self.applied = HEAD_NONE
 
@@ -157,7 +182,6 @@ class DedupeLog:
             self.applied,
             len(items),
             "" if trim_before_ms is None else str(trim_before_ms),
-            self._maxlen,
         ]
         for item in items:
             fields = encode_record(item.record) if item.record is not None else {}

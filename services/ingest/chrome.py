@@ -365,7 +365,9 @@ _RULES: tuple[tuple[str, Callable[[Features], bool]], ...] = (
 def _single(f: Features) -> str | None:
     """The chrome kind of one paragraph judged on its own, or None for content."""
     if f.words > _LONG:
-        return "social-post" if _is_social_post(f) else None
+        # A long paragraph is content even when it quotes a post or carries a link: feeds
+        # that flatten a page into one line would otherwise lose the whole article.
+        return None
     for kind, rule in _RULES:
         if rule(f):
             return kind

@@ -39,7 +39,6 @@ class IngestStage:
             redis,
             input_stream=self.input_stream,
             group=self.group,
-            maxlen=self.settings.stream_maxlen,
         )
 
     async def close(self) -> None:

@@ -58,6 +58,11 @@ async def test_seeds_flow_through_and_a_second_replay_changes_nothing(
     assert len(story_ids) == 5
     unique = [orjson.loads(f[b"data"]) for _, f in await aredis.xrange(streams.unique)]
     assert sorted(u["story_id"] for u in unique) == sorted(set(story_ids))  # one per story
+    (story,) = store.stories()  # five rewrites of one Reuters report: one story
+    assert story.size == 5
+    canonical = store.article(story.canonical_id)
+    assert canonical is not None
+    assert canonical.url == "002_8e2c37cbc6ca76d6.txt"  # the Reuters text, with its dateline
     assert {m.url for s in store.stories() for m in store.members(s.story_id)} == {
         p.name for p in SEEDS.glob("*.txt")
     }

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from redis.asyncio import Redis
 
+from services.dedupe.features import Features
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.state import Conflict, DedupeLog, Item, NotPending
 from wiredesk.settings import WiredeskSettings
@@ -23,12 +24,13 @@ def make_log(aredis: Redis, settings: WiredeskSettings) -> DedupeLog:
         group="dedupe",
         annotated_stream=settings.streams.annotated,
         unique_stream=settings.streams.unique,
-        maxlen=None,
     )
 
 
 def record(article_id: str) -> Record:
-    return Record(article_id, article_id, f"sha-{article_id}", np.arange(8, dtype=np.uint64), 0)
+    return Record(
+        article_id, article_id, Features(f"sha-{article_id}", np.arange(8, dtype=np.uint64)), 0
+    )
 
 
 async def pending_entries(aredis: Redis, settings: WiredeskSettings, n: int) -> list[str]:
@@ -86,11 +88,20 @@ async def test_log_records_round_trip_with_their_signatures(
 ) -> None:
     (entry_id,) = await pending_entries(aredis, settings, 1)
     log = make_log(aredis, settings)
-    original = Record("x", "story", "sha", np.array([1, 2**63, 5], dtype=np.uint64), 0)
-    await log.commit([Item(entry_id, original, b"{}", b"")], trim_before_ms=None)
+    vector = np.linspace(-1, 1, 384, dtype=np.float32)
+    vector /= np.linalg.norm(vector)
+    features = Features(
+        "sha", np.array([1, 2**63, 5], dtype=np.uint64), vector, {7: 0.6, 2**32 - 1: 0.8}
+    )
+    await log.commit(
+        [Item(entry_id, Record("x", "story", features, 0), b"{}", b"")], trim_before_ms=None
+    )
     index = StoryIndex(bands=1)
     assert await make_log(aredis, settings).catch_up(index) == 1
     restored = index.get("x")
     assert restored is not None and restored.story_id == "story"
-    assert np.array_equal(restored.signature, original.signature)
+    assert np.array_equal(restored.features.signature, features.signature)
+    assert restored.features.vector is not None
+    assert float(restored.features.vector @ vector) > 0.9999  # float16 in the log
+    assert restored.features.terms == pytest.approx({7: 0.6, 2**32 - 1: 0.8}, abs=1e-3)
     assert restored.seen_ms > 0

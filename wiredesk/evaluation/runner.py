@@ -128,12 +128,19 @@ def pair_metrics(data: PairSet, outcome: Outcome, stage: DedupeStage) -> dict[st
         for p in labelled
     ]
     truth = [bool(p.label) for p in labelled]
+    # An article ingest rejected (e.g. too short) cannot be compared: its pairs score 0.
     scores = [
-        stage.pair_score(outcome.articles[p.a], outcome.articles[p.b])
+        stage.pair_scores(outcome.articles[p.a], outcome.articles[p.b])
         if p.a in outcome.articles and p.b in outcome.articles
-        else 0.0
+        else {}
         for p in labelled
     ]
+    primary = "semantic" if stage.settings.semantic else "jaccard"
+    aucs = {
+        f"auc_{name}": round(roc_auc([s.get(name, 0.0) for s in scores], truth), 4)
+        for name in ("semantic", "lexical", "combined", "jaccard")
+        if any(name in s for s in scores)
+    }
     tp = sum(1 for y, yhat in zip(truth, predicted, strict=True) if y and yhat)
     result = prf(tp, sum(predicted), sum(truth))
     return {
@@ -144,7 +151,8 @@ def pair_metrics(data: PairSet, outcome: Outcome, stage: DedupeStage) -> dict[st
         "precision": round(result.precision, 4),
         "recall": round(result.recall, 4),
         "f1": round(result.f1, 4),
-        "auc": round(roc_auc(scores, truth), 4),
+        "auc": aucs[f"auc_{primary}"],
+        **aucs,
         "articles": len(data.documents),
         "rejected": len(outcome.rejected),
         "articles_per_s": round(len(data.documents) / outcome.seconds, 1)
