@@ -12,7 +12,8 @@
 #   IMAGE_TAG      tag to create (default: debian:bookworm-slim)
 #   SUITE          Debian suite (default: bookworm)
 #   FORCE=1        rebuild even if the tag exists
-#   WORKDIR        scratch dir for the rootfs (default: mktemp -d)
+#   WORKDIR_BASE   parent dir for the temporary rootfs (default: /tmp; needs
+#                  ~250 MB, must not be mounted nodev)
 #   SLIM=0         keep docs/man/locales (default 1: strip them and install the
 #                  same dpkg path-excludes as the official *-slim images)
 #   BAKE_CA_CERTS  opt-in, space-separated PEM files (e.g. a TLS-intercepting
@@ -74,7 +75,8 @@ if ! command -v debootstrap >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 fi
 
-WORKDIR="${WORKDIR:-$(mktemp -d /tmp/make-base-image.XXXXXX)}"
+mkdir -p "${WORKDIR_BASE:-/tmp}"
+WORKDIR="$(mktemp -d "${WORKDIR_BASE:-/tmp}/make-base-image.XXXXXX")"
 ROOTFS="$WORKDIR/rootfs"
 cleanup() { rm -rf --one-file-system "$WORKDIR"; }
 trap cleanup EXIT

@@ -25,12 +25,52 @@ SEEDS = ROOT / "seeds"
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
 
 
+def _redis_source() -> tuple[str, str]:
+    """Which Redis the suite uses, and why: ``("env" | "docker" | "embedded", detail)``.
+
+    REDIS_URL wins. ``WIREDESK_TEST_REDIS=docker`` forces a container (failing loudly if there is
+    no engine), ``=embedded`` forbids one; by default a container is used only when an engine
+    answers *and* the Redis image is already built, so a plain run never waits for an image build.
+    """
+    if os.environ.get("REDIS_URL"):
+        return "env", "REDIS_URL"
+    wanted = os.environ.get("WIREDESK_TEST_REDIS", "")
+    if wanted == "embedded":
+        return "embedded", "WIREDESK_TEST_REDIS=embedded"
+    if wanted == "docker":
+        return "docker", "WIREDESK_TEST_REDIS=docker"
+    from wiredesk import testing
+
+    ok, reason = testing.docker_available()
+    if not ok:
+        return "embedded", reason
+    if not testing.image_exists(testing.REDIS_IMAGE):
+        return "embedded", f"image {testing.REDIS_IMAGE} not built yet"
+    return "docker", f"{testing.REDIS_IMAGE} via testcontainers"
+
+
+REDIS_SOURCE = _redis_source()
+
+
+def pytest_report_header() -> str:
+    kind, detail = REDIS_SOURCE
+    return f"wiredesk redis: {kind} ({detail})"
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    url = os.environ.get("REDIS_URL")
-    if url:
+    kind, _ = REDIS_SOURCE
+    if kind == "env":
+        url = os.environ["REDIS_URL"]
         redis.Redis.from_url(url).ping()
         yield url
+        return
+    if kind == "docker":
+        from wiredesk.testing import redis_container
+
+        # No AOF: the suite's tests never restart this server, and fsyncs only cost time.
+        with redis_container(appendonly=False) as handle:
+            yield handle.url
         return
     with EmbeddedRedis() as server:
         yield server.url
