@@ -186,6 +186,17 @@ def normalize_files(
         raise typer.Exit(1)
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def bench(ctx: typer.Context) -> None:
+    """Throughput, latency and memory next to the raw Redis limit (docs/performance.md; --help)."""
+    from wiredesk.bench import main as bench_main
+
+    raise typer.Exit(bench_main(list(ctx.args)))
+
+
 @app.command(name="eval")
 def evaluate(
     path: Annotated[
