@@ -1,7 +1,8 @@
 """What every crash test needs: the expected outcome, a resilient producer, and the end-state audit.
 
 The expected outcome comes from a single-process run of the same code the services run
-(``normalize``, MinHash, the cascade, the story index) over the same input, in publish order.
+(``normalize``, MinHash, the cascade, the story index; the semantic stage is off in these tests,
+see conftest.py) over the same input, in publish order.
 It is computed twice, the second time in a shuffled order: the two must agree, which proves the
 corpus' story partition does not depend on arrival order, so that comparing a crash run (whose
 order reclaim scrambles) with it is a fair test rather than a flaky one.
@@ -26,6 +27,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.dedupe.cascade import Thresholds, decide
+from services.dedupe.features import Features
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.minhash import MinHasher, Signature
 from services.dedupe.settings import DedupeSettings
@@ -62,14 +64,11 @@ def _assign(items: Sequence[tuple[str, str, Signature]], settings: DedupeSetting
     for article_id, sha, signature in items:
         if article_id in index:
             continue
+        features = Features(sha, signature)
         verdict = decide(
-            article_id=article_id,
-            text_sha256=sha,
-            signature=signature,
-            index=index,
-            thresholds=thresholds,
+            article_id=article_id, features=features, indexes=[index], thresholds=thresholds
         )
-        index.add(Record(article_id, verdict.story_id, sha, signature, seen_ms=0))
+        index.add(Record(article_id, verdict.story_id, features, seen_ms=0))
         pairs.append((article_id, verdict.story_id))
     return _partition(pairs)
 
@@ -85,7 +84,7 @@ def expected_outcome(articles: Sequence[RawArticle]) -> Expected:
 
 @cache
 def _expected(articles: tuple[RawArticle, ...]) -> Expected:
-    ingest, dedupe = IngestSettings(), DedupeSettings()
+    ingest, dedupe = IngestSettings(), DedupeSettings(semantic=False)  # as reliability_env
     limits = Limits(min_words=ingest.min_words, max_body_chars=ingest.max_body_chars)
     hasher = MinHasher(dedupe.num_perm, seed=dedupe.minhash_seed, shingle_size=dedupe.shingle_size)
     items: list[tuple[str, str, Signature]] = []
