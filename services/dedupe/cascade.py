@@ -11,6 +11,13 @@
    centroid, not single-link chaining of stories) was the most accurate rule measured;
 4. otherwise the article starts a new story, whose id is the article's id.
 
+The lexical gate: since a semantic join needs lexical >= ``lexical``, the semantic stage looks
+only at the window's *lexical* candidates (an exact inverted index, ``index.LexicalIndex``) and
+needs embeddings only for the article and those candidates. The result is the verdict of
+scanning every embedding in the window, but an article without a lexical candidate is never
+embedded. Embeddings are the caller's job (they are batched there): when one is missing,
+``NeedVectors`` names the articles to embed, and the caller decides again.
+
 Thresholds and the measurements behind them: docs/dedupe.md.
 """
 
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -34,6 +42,14 @@ class Thresholds:
     near: float = 0.5
     semantic: float = 0.52
     lexical: float = 0.20
+
+
+class NeedVectors(Exception):
+    """The decision needs embeddings that are not computed yet: embed these, then retry."""
+
+    def __init__(self, article_ids: set[str]) -> None:
+        super().__init__(sorted(article_ids))
+        self.article_ids = article_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +94,55 @@ def _exact_or_near(features: Features, index: StoryIndex, thresholds: Thresholds
     return None
 
 
-def _semantic(features: Features, index: StoryIndex, thresholds: Thresholds) -> Verdict | None:
-    if features.vector is None or features.terms is None:
-        return None
+def _semantic_matches(
+    article_id: str, features: Features, index: StoryIndex, thresholds: Thresholds
+) -> list[tuple[Match, float]]:
+    """(embedding cosine, lexical cosine) of every lexical candidate, in id order.
+
+    Candidates without a vector and without an opening to embed (records of a replica that
+    ran without the semantic stage) are left out, as they were when every cosine came from the
+    window's vector matrix, which did not hold them."""
+    if features.terms is None:
+        return []
+    candidates = [
+        m
+        for m in index.lexical_candidates(features.terms, thresholds.lexical)
+        if m.record.features.vector is not None or m.record.features.opening is not None
+    ]
+    if not candidates:
+        return []
+    missing = {m.record.article_id for m in candidates if m.record.features.vector is None}
+    if features.vector is None or missing:
+        raise NeedVectors(missing | ({article_id} if features.vector is None else set()))
+    cosines = index.cosines(features.vector, [m.record for m in candidates])
+    return [(Match(m.record, c), m.score) for m, c in zip(candidates, cosines, strict=True)]
+
+
+def missing_vectors(
+    *, article_id: str, features: Features, indexes: list[StoryIndex], thresholds: Thresholds
+) -> set[str]:
+    """The embeddings ``decide`` would need for this article (empty when exact or near decide
+    it, or when it has no lexical candidate): lets the caller embed a whole batch at once."""
+    if any(_exact_or_near(features, index, thresholds) for index in indexes):
+        return set()
+    missing: set[str] = set()
+    for index in indexes:
+        try:
+            _semantic_matches(article_id, features, index, thresholds)
+        except NeedVectors as need:
+            missing |= need.article_ids
+    return missing
+
+
+def _semantic(
+    article_id: str, features: Features, index: StoryIndex, thresholds: Thresholds
+) -> Verdict | None:
+    """Among the candidates reaching both thresholds, the highest combined score; ties go to
+    the smallest id (the order the whole-window scan visited them in)."""
     best: tuple[float, Match, float] | None = None
-    for match in index.semantic_candidates(features.vector, thresholds.semantic):
-        terms = match.record.features.terms
-        lexical = lexical_cosine(features.terms, terms) if terms is not None else 0.0
+    for match, lexical in _semantic_matches(article_id, features, index, thresholds):
+        if match.score < thresholds.semantic:
+            continue
         score = combined_score(match.score, lexical, thresholds)
         if best is None or score > best[0]:
             best = (score, match, lexical)
@@ -107,16 +165,25 @@ def _semantic(features: Features, index: StoryIndex, thresholds: Thresholds) -> 
 def decide(
     *, article_id: str, features: Features, indexes: list[StoryIndex], thresholds: Thresholds
 ) -> Verdict:
-    """The verdict for one article against the window (several indexes: window + batch)."""
+    """The verdict for one article against the window (several indexes: window + batch).
+
+    Raises ``NeedVectors`` when the semantic stage needs embeddings not computed yet."""
     stages: list[Callable[[Features, StoryIndex, Thresholds], Verdict | None]] = [
         _exact_or_near,
-        _semantic,
+        partial(_semantic, article_id),
     ]
     for stage in stages:
         found = [v for index in indexes if (v := stage(features, index, thresholds)) is not None]
         if found:
             return max(found, key=lambda v: v.evidence.get("combined", v.score))
     return Verdict(story_id=article_id, method=Method.NEW, duplicate_of=None, score=1.0)
+
+
+def canonical_needs_vectors(members: list[tuple[str, Features]]) -> bool:
+    """Whether ``canonical`` takes a medoid (over embeddings) rather than a rule's pick: the
+    caller embeds the members lazily then, so the choice is the one with every vector known."""
+    eligible = sum(1 for _, f in members if f.wire_copy) or len(members)
+    return eligible > 1 and len(members) > 2
 
 
 def canonical(members: list[tuple[str, Features]]) -> str:

@@ -6,10 +6,17 @@ Three representations, cheapest first, one per stage of the cascade:
 - ``signature``: MinHash over word 5-shingles: copies with other chrome or small edits;
 - ``vector`` and ``terms``: a MiniLM sentence embedding of the article's opening and a TF-IDF
   vector with a fixed background IDF: rewrites of one report (see ``cascade.py``).
+
+The embedding is *lazy*: it costs ~28 ms of CPU an article, while the semantic stage can only
+join an article that has a window article at lexical cosine >= the lexical threshold (the
+"lexical gate", ``cascade.py``). So ``featurize`` computes everything but the vector, and keeps
+the ``opening`` the model would read, so that any replica can embed the article later, when
+an article needs it as a semantic candidate.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass
 
@@ -27,6 +34,8 @@ Terms = dict[int, float]
 log instead of the term's text; a collision between two terms of one article pair is about as
 likely as 1 in 10^6 and moves the cosine by at most that term's weight."""
 
+_SPACE = re.compile(r"\s")
+
 
 @dataclass(frozen=True, slots=True)
 class Features:
@@ -37,6 +46,10 @@ class Features:
     wire_copy: bool = False
     """The article carries a dateline (``TARTOUS:``, ``KYIV (Reuters) -``): the mark of agency
     copy, which reprints keep and rewrites drop."""
+    opening: str | None = None
+    """The shortest prefix of the comparison text that the model reads exactly as it reads the
+    whole text (the same word pieces up to ``max_tokens``): what a replica embeds when it needs
+    the vector later. None without the semantic stage."""
 
 
 def term_id(term: str) -> int:
@@ -47,6 +60,17 @@ def lexical_cosine(a: Terms, b: Terms) -> float:
     if len(a) > len(b):
         a, b = b, a
     return float(sum(weight * b.get(term, 0.0) for term, weight in a.items()))
+
+
+def as_logged(vector: npt.NDArray[np.floating]) -> Vector:
+    """The vector as a replica holds it after the log's float16 round trip (renormalized).
+
+    A vector embedded late, for an article already in the log, goes through the same rounding,
+    so it is bit-for-bit the vector the article would have had if it had been embedded at its
+    decision and logged: scores, hence decisions, do not depend on when it was embedded."""
+    logged: Vector = np.asarray(vector).astype("<f2").astype(np.float32)
+    logged /= max(float(np.linalg.norm(logged)), 1e-12)
+    return logged
 
 
 def comparison_text(article: Article) -> str:
@@ -85,7 +109,9 @@ class Featurizer:
             raise RuntimeError("lexical features need semantic=True")
         return {term_id(t): w for t, w in self._tfidf.vector(text).items()}
 
-    def featurize(self, articles: list[Article]) -> list[Features]:
+    def featurize(self, articles: list[Article], *, embed: bool = False) -> list[Features]:
+        """Everything but the embedding, unless ``embed``: the handler embeds only the articles
+        the lexical gate lets through (``DedupeStage``); evaluation embeds pairs directly."""
         texts = [comparison_text(a) for a in articles]
         signatures = [self.hasher.signature(a.text) for a in articles]
         if self._encoder is None:
@@ -93,10 +119,44 @@ class Featurizer:
                 Features(a.text_sha256, sig, wire_copy=a.dateline is not None)
                 for a, sig in zip(articles, signatures, strict=True)
             ]
-        vectors = self._encoder.encode(
-            texts, batch_size=self.batch_size, max_tokens=self.max_tokens
-        )
+        openings = self.openings(texts)
+        vectors = self.embed(openings) if embed else None
         return [
-            Features(a.text_sha256, sig, vectors[i], self.terms(texts[i]), a.dateline is not None)
+            Features(
+                a.text_sha256,
+                sig,
+                vectors[i] if vectors is not None else None,
+                self.terms(texts[i]),
+                a.dateline is not None,
+                openings[i],
+            )
             for i, (a, sig) in enumerate(zip(articles, signatures, strict=True))
+        ]
+
+    def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Unit vectors of ``texts`` (openings or whole texts: the same word pieces), batched."""
+        if self._encoder is None:
+            raise RuntimeError("embeddings need semantic=True")
+        return self._encoder.encode(texts, batch_size=self.batch_size, max_tokens=self.max_tokens)
+
+    def openings(self, texts: list[str]) -> list[str]:
+        """Each text cut after the whitespace-delimited chunk holding its last word piece that
+        the model reads. Why that is exact: BERT's normalizer works per character and its
+        pre-tokenizer splits at whitespace and punctuation, so whole chunks tokenize alike in
+        the prefix and the text; the cut is still verified, and a text whose prefix would
+        tokenize differently (e.g. a control character BERT deletes) is kept whole."""
+        if self._encoder is None:
+            raise RuntimeError("openings need semantic=True")
+        encodings = self._encoder.tokenize(texts, max_tokens=self.max_tokens)
+        cuts: list[str] = []
+        for text, encoding in zip(texts, encodings, strict=True):
+            if len(encoding.ids) < self.max_tokens:
+                cuts.append(text)
+                continue
+            space = _SPACE.search(text, encoding.offsets[-2][1])
+            cuts.append(text[: space.start()] if space is not None else text)
+        checked = self._encoder.tokenize(cuts, max_tokens=self.max_tokens)
+        return [
+            cut if again.ids == whole.ids else text
+            for text, cut, again, whole in zip(texts, cuts, checked, encodings, strict=True)
         ]

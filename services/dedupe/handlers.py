@@ -6,11 +6,21 @@ import asyncio
 import logging
 import random
 import time
+from dataclasses import replace
 
 from redis.asyncio import Redis
 
-from services.dedupe.cascade import Thresholds, Verdict, canonical, decide, pair_scores
-from services.dedupe.features import Features, Featurizer
+from services.dedupe.cascade import (
+    NeedVectors,
+    Thresholds,
+    Verdict,
+    canonical,
+    canonical_needs_vectors,
+    decide,
+    missing_vectors,
+    pair_scores,
+)
+from services.dedupe.features import Features, Featurizer, as_logged
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.minhash import MinHasher
 from services.dedupe.settings import DedupeSettings
@@ -22,6 +32,11 @@ from wiredesk.streaming import Entry, StreamCommitter
 log = logging.getLogger(__name__)
 
 Prepared = tuple[Entry, Article, Features]
+
+MAX_EMBED_ROUNDS = 10
+"""Rounds of "find missing embeddings, embed them" before a batch is decided. Normally two at
+most (the semantic stage's, then the canonical medoid's); more only if the window changed
+while embedding (the reclaim loop's batch committed), each round embedding what is new."""
 
 
 class DedupeStage:
@@ -49,6 +64,8 @@ class DedupeStage:
             lexical=settings.lexical_threshold,
         )
         self.index = StoryIndex(bands=settings.lsh_bands)
+        self.embedded = 0
+        """Articles embedded by this replica (metrics and benchmarks: the gate's effect)."""
         self._log: DedupeLog | None = None
         self._committer: StreamCommitter | None = None
 
@@ -102,8 +119,9 @@ class DedupeStage:
             articles.append((entry, article))
         if not articles:
             return
-        # The model runs once per article, in a worker thread (numpy releases the GIL), and its
-        # output is reused if the commit has to be retried after another replica's commit.
+        # Features without embeddings, in a worker thread (numpy releases the GIL), reused if the
+        # commit has to be retried after another replica's commit. Embeddings come later, only
+        # for the articles the lexical gate lets through (``_decide_with_vectors``).
         features = await asyncio.to_thread(self.featurizer.featurize, [a for _, a in articles])
         prepared = [(e, a, f) for (e, a), f in zip(articles, features, strict=True)]
         await self._commit_with_retry(prepared)
@@ -114,7 +132,7 @@ class DedupeStage:
                 return
             await self.state.catch_up(self.index)
             self.index.evict_older_than(self._window_start_ms())
-            items = self._decide_batch(prepared)
+            items = await self._decide_with_vectors(prepared)
             try:
                 await self.state.commit(items, trim_before_ms=self._window_start_ms())
             except Conflict:
@@ -131,17 +149,86 @@ class DedupeStage:
 
     def pair_scores(self, a: Article, b: Article) -> dict[str, float]:
         """The similarities the cascade would see between two articles, for evaluation."""
-        fa, fb = self.featurizer.featurize([a, b])
+        fa, fb = self.featurizer.featurize([a, b], embed=True)
         return pair_scores(fa, fb, self.thresholds)
 
     def _window_start_ms(self) -> int:
         return int(time.time() * 1000) - self.settings.window_s * 1000
 
-    def _decide_batch(self, prepared: list[Prepared]) -> list[Item]:
-        """Decide in order; later articles of the batch can join stories begun earlier in it."""
+    async def _decide_with_vectors(self, prepared: list[Prepared]) -> list[Item]:
+        """Decide the batch, embedding first what the decisions need, in one batched call.
+
+        Pass 1 (``_semantic_needs``) finds the articles with a lexical candidate in the window
+        or earlier in the batch (candidates depend on terms, not on verdicts, so this is the
+        set the decision loop will need) and the candidates still without a vector. Then the
+        decision loop runs; it also reports the members a canonical medoid needs. Whatever is
+        missing is embedded and the loop runs again. Embedded batch articles keep their vector
+        in ``prepared`` (reused on a retry after a conflict, and logged with the record);
+        window articles keep theirs in the index. The last check and the decisions run with
+        no ``await`` in between, so they see one state of the index.
+        """
+        for _ in range(MAX_EMBED_ROUNDS):
+            missing = self._semantic_needs(prepared)
+            if not missing:
+                try:
+                    items, missing = self._decide_batch(prepared)
+                except NeedVectors as need:  # pass 1 and the decisions disagree: a bug
+                    log.warning("embeddings missing after pass 1", extra={"ids": need.args})
+                    missing = need.article_ids
+                if not missing:
+                    return items
+            await self._embed(prepared, missing)
+        raise RuntimeError(f"embeddings still missing after {MAX_EMBED_ROUNDS} rounds")
+
+    def _semantic_needs(self, prepared: list[Prepared]) -> set[str]:
+        batch = StoryIndex(bands=self.settings.lsh_bands)
+        missing: set[str] = set()
+        for _, article, features in prepared:
+            if article.id in self.index or article.id in batch:
+                continue
+            missing |= missing_vectors(
+                article_id=article.id,
+                features=features,
+                indexes=[self.index, batch],
+                thresholds=self.thresholds,
+            )
+            batch.add(Record(article.id, article.id, features, seen_ms=0))
+        return missing
+
+    async def _embed(self, prepared: list[Prepared], article_ids: set[str]) -> None:
+        """Embed the openings of ``article_ids`` (batch articles or window records) at once."""
+        texts: dict[str, str] = {}
+        for _, article, features in prepared:
+            if article.id in article_ids and features.opening is not None:
+                texts.setdefault(article.id, features.opening)
+        for article_id in sorted(article_ids - texts.keys()):
+            record = self.index.get(article_id)
+            if record is not None and record.features.opening is not None:
+                texts[article_id] = record.features.opening
+        if not texts:
+            return
+        ids = list(texts)
+        vectors = await asyncio.to_thread(self.featurizer.embed, [texts[i] for i in ids])
+        self.embedded += len(ids)
+        by_id = dict(zip(ids, vectors, strict=True))
+        for position, (entry, article, features) in enumerate(prepared):
+            vector = by_id.get(article.id)
+            if vector is not None and features.vector is None:
+                prepared[position] = (entry, article, replace(features, vector=vector))
+        for article_id, vector in by_id.items():
+            # A window article's vector is the one its log record would have carried. (An id
+            # can be both: a replayed article already in the window.)
+            self.index.set_vector(article_id, as_logged(vector))
+
+    def _decide_batch(self, prepared: list[Prepared]) -> tuple[list[Item], set[str]]:
+        """Decide in order; later articles of the batch can join stories begun earlier in it.
+
+        Also returns the embeddings a canonical medoid lacked (then the caller embeds them and
+        decides again: the items of this pass are not used)."""
         batch = StoryIndex(bands=self.settings.lsh_bands)
         indexes = [self.index, batch]
         items: list[Item] = []
+        missing: set[str] = set()
         for entry, article, features in prepared:
             if article.id in self.index or article.id in batch:
                 items.append(Item(entry.id, None, b"", b""))  # a replay: ack, emit nothing
@@ -159,19 +246,23 @@ class DedupeStage:
                 duplicate_of=verdict.duplicate_of,
                 method=verdict.method,
                 score=round(verdict.score, 4),
-                canonical_id=self._canonical(verdict, indexes),
+                canonical_id=self._canonical(verdict, indexes, missing),
                 evidence=verdict.evidence,
             ).to_json()
             unique = annotated if verdict.duplicate_of is None else b""
             items.append(Item(entry.id, batch.get(article.id), annotated, unique))
-        return items
+        return items, missing
 
     @staticmethod
-    def _canonical(verdict: Verdict, indexes: list[StoryIndex]) -> str:
+    def _canonical(verdict: Verdict, indexes: list[StoryIndex], missing: set[str]) -> str:
+        """The story's canonical member; adds to ``missing`` the members whose embeddings the
+        medoid needs (members without an opening stay without: ``canonical`` falls back)."""
         members: list[tuple[str, Features]] = []
         for index in indexes:
             for article_id in index.members(verdict.story_id):
                 record = index.get(article_id)
                 if record is not None:
                     members.append((article_id, record.features))
+        if canonical_needs_vectors(members):
+            missing.update(i for i, f in members if f.vector is None and f.opening is not None)
         return canonical(members) if members else verdict.story_id

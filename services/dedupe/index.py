@@ -4,19 +4,21 @@ Each replica holds the same index because each one applies the same log in the s
 (see ``state.py``); the index is a cache of Redis state, never the source of truth.
 
 Lookups, one per cascade stage: a hash table of fingerprints (exact), LSH band buckets over
-MinHash signatures (near), and a dense matrix of unit-length embeddings whose product with a
-query gives every cosine in the window at once (semantic; ~0.4 ms per 10k articles with BLAS,
-so the window can hold 100k articles before this stage costs as much as embedding one text).
+MinHash signatures (near), and for the semantic stage an exact inverted index of the TF-IDF
+vectors (``LexicalIndex``: the lexical gate's candidates) plus a matrix of the unit-length
+embeddings known so far. Embeddings are lazy (``features.py``): a window article gets its vector
+when it is first a candidate, and this replica keeps it (``set_vector``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
-from services.dedupe.features import Features, Vector
+from services.dedupe.features import Features, Terms, Vector, lexical_cosine
 from services.dedupe.minhash import band_keys, jaccard
 
 
@@ -76,9 +78,187 @@ class VectorTable:
         rows = np.flatnonzero(sims >= threshold)
         return [(i, float(sims[r])) for r in rows if (i := self._ids[r]) is not None]
 
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._row_of
+
+    def cosines(self, vector: Vector, article_ids: list[str]) -> list[float]:
+        """Cosines of ``vector`` with the stored vectors of ``article_ids`` (all present): the
+        same float32 matrix-vector product as ``above``, on the candidates' rows only."""
+        rows = [self._row_of[i] for i in article_ids]
+        sims = self._matrix[rows] @ vector
+        return [float(s) for s in sims]
+
+
+class _Block:
+    """Frozen postings of up to ``LexicalIndex.BLOCK_ROWS`` articles, sorted by term: a CSC
+    matrix whose column index is the sorted array of term hashes (no vocabulary to maintain)."""
+
+    __slots__ = ("alive", "dead", "ids", "max_norm", "rows", "starts", "terms", "weights")
+
+    def __init__(
+        self,
+        ids: list[str],
+        terms: npt.NDArray[np.uint32],
+        rows: npt.NDArray[np.int32],
+        weights: npt.NDArray[np.float32],
+        max_norm: float,
+    ) -> None:
+        order = np.argsort(terms, kind="stable")  # timsort: linear on two merged sorted runs
+        self.terms, first = np.unique(terms[order], return_index=True)
+        self.starts = np.append(first, terms.size).astype(np.int64)
+        self.rows = rows[order]
+        self.weights = weights[order]
+        self.max_norm = max_norm
+        self.ids = ids
+        self.alive = np.ones(len(ids), dtype=bool)
+        self.dead = 0
+
+    @classmethod
+    def of(cls, ids: list[str], term_lists: list[Terms]) -> _Block:
+        lengths = np.fromiter((len(t) for t in term_lists), dtype=np.int64, count=len(ids))
+        total = int(lengths.sum())
+        terms = np.fromiter((k for t in term_lists for k in t), dtype=np.uint32, count=total)
+        weights = np.fromiter((w for t in term_lists for w in t.values()), np.float64, total)
+        rows = np.repeat(np.arange(len(ids), dtype=np.int32), lengths)
+        norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=len(ids)))
+        max_norm = float(norms.max()) if len(ids) else 0.0
+        return cls(ids, terms, rows, weights.astype(np.float32), max_norm)
+
+    def postings(
+        self,
+    ) -> tuple[list[str], npt.NDArray[np.uint32], npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+        """The live rows' postings, rows renumbered densely (for merging)."""
+        keep = self.alive[self.rows]
+        renumber = (np.cumsum(self.alive) - 1).astype(np.int32)
+        terms = np.repeat(self.terms, np.diff(self.starts))[keep]
+        ids = [i for i, alive in zip(self.ids, self.alive.tolist(), strict=True) if alive]
+        return ids, terms, renumber[self.rows[keep]], self.weights[keep]
+
+    def live(self) -> int:
+        return len(self.ids) - self.dead
+
+    def scores(
+        self, terms: npt.NDArray[np.uint32], weights: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """Dot product of the query with every row of the block (dead rows included)."""
+        if self.terms.size == 0:
+            return np.zeros(len(self.ids))
+        pos = np.searchsorted(self.terms, terms)
+        pos[pos == self.terms.size] = 0
+        found = self.terms[pos] == terms
+        starts = self.starts[pos[found]]
+        lengths = self.starts[pos[found] + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(len(self.ids))
+        offsets = np.cumsum(lengths) - lengths
+        postings = np.repeat(starts - offsets, lengths) + np.arange(total)
+        contributions = self.weights[postings] * np.repeat(weights[found], lengths)
+        scores: npt.NDArray[np.float64] = np.bincount(
+            self.rows[postings], weights=contributions, minlength=len(self.ids)
+        ).astype(np.float64, copy=False)
+        return scores
+
+
+def _merge(older: _Block, newer: _Block) -> _Block:
+    ids_a, terms_a, rows_a, weights_a = older.postings()
+    ids_b, terms_b, rows_b, weights_b = newer.postings()
+    return _Block(
+        ids_a + ids_b,
+        np.concatenate([terms_a, terms_b]),
+        np.concatenate([rows_a, rows_b + np.int32(len(ids_a))]),
+        np.concatenate([weights_a, weights_b]),
+        max(older.max_norm, newer.max_norm),
+    )
+
+
+class LexicalIndex:
+    """Every article whose TF-IDF cosine with a query may reach a threshold, without misses.
+
+    Why exact and not approximate (LSH, ANN): the lexical gate skips the embedding of an
+    article because *no* window article reaches the lexical threshold; a missed candidate
+    would change a decision. Postings live in frozen numpy blocks in arrival order, merged
+    like a binary counter up to ``BLOCK_ROWS`` articles (so a query visits O(log n + n /
+    BLOCK_ROWS) blocks), and eviction, oldest first, empties whole blocks. New articles wait
+    in ``pending`` until the next query freezes them, so replaying a 100k log builds blocks
+    in bulk, not one article at a time.
+
+    A query leaves out its lowest-weight terms ``L`` (common words, whose postings are the
+    longest) while ``||x_L|| <= PRUNE * threshold``: by Cauchy-Schwarz they add at most
+    ``||x_L|| * ||y||`` to any cosine, so every article that can reach the threshold scores at
+    least ``threshold - ||x_L|| * max ||y||`` on the other terms. That gives a superset of the
+    candidates; the caller verifies each with the exact cosine.
+    """
+
+    BLOCK_ROWS = 8192
+    PRUNE = 0.5
+    SLACK = 1e-4  # float32 postings err by ~1e-7 a cosine; the filter only has to be loose
+
+    def __init__(self) -> None:
+        self._pending: dict[str, Terms] = {}
+        self._blocks: list[_Block] = []
+        self._where: dict[str, tuple[_Block, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending) + len(self._where)
+
+    def add(self, article_id: str, terms: Terms) -> None:
+        if article_id not in self._where:
+            self._pending[article_id] = terms
+
+    def remove(self, article_id: str) -> None:
+        if self._pending.pop(article_id, None) is not None:
+            return
+        located = self._where.pop(article_id, None)
+        if located is None:
+            return
+        block, row = located
+        block.alive[row] = False
+        block.dead += 1
+        if block.dead == len(block.ids):
+            self._blocks.remove(block)
+
+    def _freeze(self) -> None:
+        if not self._pending:
+            return
+        items = list(self._pending.items())
+        self._pending.clear()
+        for start in range(0, len(items), self.BLOCK_ROWS):
+            chunk = items[start : start + self.BLOCK_ROWS]
+            self._blocks.append(_Block.of([i for i, _ in chunk], [t for _, t in chunk]))
+            while len(self._blocks) >= 2:
+                older, newer = self._blocks[-2], self._blocks[-1]
+                if older.live() > 2 * newer.live() or older.live() + newer.live() > (
+                    self.BLOCK_ROWS
+                ):
+                    break
+                self._blocks[-2:] = [_merge(older, newer)]
+            last = self._blocks[-1]  # the new block, or the merge that absorbed it
+            for row, article_id in enumerate(last.ids):
+                self._where[article_id] = (last, row)
+
+    def candidates(self, terms: Terms, threshold: float) -> list[str]:
+        """Ids of every article whose cosine with ``terms`` may reach ``threshold``."""
+        self._freeze()
+        if not terms or not self._blocks:
+            return []
+        ids = np.fromiter(terms.keys(), dtype=np.uint32, count=len(terms))
+        weights = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
+        order = np.argsort(weights, kind="stable")
+        squares = np.cumsum(weights[order] ** 2)
+        skipped = int(np.searchsorted(squares, (self.PRUNE * threshold) ** 2, side="right"))
+        skipped_norm = float(np.sqrt(squares[skipped - 1])) if skipped else 0.0
+        kept = np.sort(order[skipped:])
+        found: list[str] = []
+        for block in self._blocks:
+            floor = threshold - skipped_norm * block.max_norm - self.SLACK
+            scores = block.scores(ids[kept], weights[kept])
+            found.extend(block.ids[r] for r in np.flatnonzero((scores >= floor) & block.alive))
+        return found
+
 
 class StoryIndex:
-    """Exact-hash table, LSH buckets, vectors and the article -> story map of the window."""
+    """Exact-hash table, LSH buckets, TF-IDF postings, vectors and the article -> story map."""
 
     def __init__(self, *, bands: int) -> None:
         self.bands = bands
@@ -87,6 +267,7 @@ class StoryIndex:
         self._buckets: dict[bytes, list[str]] = defaultdict(list)
         self._stories: dict[str, list[str]] = defaultdict(list)
         self._vectors = VectorTable()
+        self._lexical = LexicalIndex()
         self._arrival: deque[tuple[int, str]] = deque()
 
     def __len__(self) -> int:
@@ -112,7 +293,20 @@ class StoryIndex:
         self._stories[record.story_id].append(record.article_id)
         if features.vector is not None:
             self._vectors.add(record.article_id, features.vector)
+        if features.terms is not None:
+            self._lexical.add(record.article_id, features.terms)
         self._arrival.append((record.seen_ms, record.article_id))
+
+    def set_vector(self, article_id: str, vector: Vector) -> None:
+        """Cache a lazily computed embedding: in the vector table, and in the record, whose
+        features are what ``canonical`` and the log see."""
+        record = self._records.get(article_id)
+        if record is None or record.features.vector is not None:
+            return
+        self._records[article_id] = replace(
+            record, features=replace(record.features, vector=vector)
+        )
+        self._vectors.add(article_id, vector)
 
     def evict_older_than(self, cutoff_ms: int) -> int:
         """Forget articles seen before the window. Records arrive in log (= time) order, so
@@ -142,6 +336,7 @@ class StoryIndex:
             if not story:
                 del self._stories[record.story_id]
         self._vectors.remove(record.article_id)
+        self._lexical.remove(record.article_id)
 
     def exact(self, text_sha256: str) -> Record | None:
         article_id = self._by_sha.get(text_sha256)
@@ -164,3 +359,19 @@ class StoryIndex:
         """Articles whose embedding cosine with ``vector`` reaches ``threshold``, by id."""
         found = self._vectors.above(vector, threshold)
         return [Match(self._records[i], score) for i, score in sorted(found)]
+
+    def lexical_candidates(self, terms: Terms, threshold: float) -> list[Match]:
+        """Articles whose TF-IDF cosine with ``terms`` reaches ``threshold``, by id, scored
+        with ``lexical_cosine`` (the exact function the decision uses): none is missed."""
+        found: list[Match] = []
+        for article_id in sorted(self._lexical.candidates(terms, threshold)):
+            record = self._records[article_id]
+            if record.features.terms is not None:
+                score = lexical_cosine(terms, record.features.terms)
+                if score >= threshold - 1e-12:  # a hair loose: a superset is harmless
+                    found.append(Match(record, score))
+        return found
+
+    def cosines(self, vector: Vector, records: list[Record]) -> list[float]:
+        """Embedding cosines of ``vector`` with records that have a vector in this index."""
+        return self._vectors.cosines(vector, [r.article_id for r in records])

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from redis.asyncio import Redis
 
-from services.dedupe.features import Features
+from services.dedupe.features import Features, as_logged
 from services.dedupe.index import Record, StoryIndex
 from wiredesk.streaming import parse_entries
 
@@ -96,7 +96,9 @@ _TERM_DTYPE = np.dtype([("term", "<u4"), ("weight", "<f2")])
 
 def encode_record(record: Record) -> dict[bytes, bytes]:
     """Binary, little-endian fields: the embedding as float16 (768 bytes; cosines move by
-    < 1e-3), lexical terms as (uint32 term hash, float16 weight) pairs."""
+    < 1e-3) when it was computed, lexical terms as (uint32 term hash, float16 weight) pairs,
+    and the opening the model reads (UTF-8, ~500 bytes), so a replica can embed the article
+    when it first needs its vector (embeddings are lazy: ``features.py``)."""
     features = record.features
     fields = {
         b"id": record.article_id.encode(),
@@ -109,6 +111,8 @@ def encode_record(record: Record) -> dict[bytes, bytes]:
     if features.terms is not None:
         terms = np.array(list(features.terms.items()), dtype=_TERM_DTYPE)
         fields[b"lex"] = terms.tobytes()
+    if features.opening is not None:
+        fields[b"txt"] = features.opening.encode()
     if features.wire_copy:
         fields[b"wire"] = b"1"
     return fields
@@ -117,8 +121,7 @@ def encode_record(record: Record) -> dict[bytes, bytes]:
 def decode_record(entry_id: str, fields: dict[bytes, bytes]) -> Record:
     vector = None
     if b"vec" in fields:
-        vector = np.frombuffer(fields[b"vec"], dtype="<f2").astype(np.float32)
-        vector /= max(float(np.linalg.norm(vector)), 1e-12)
+        vector = as_logged(np.frombuffer(fields[b"vec"], dtype="<f2"))
     terms = None
     if b"lex" in fields:
         pairs = np.frombuffer(fields[b"lex"], dtype=_TERM_DTYPE)
@@ -131,6 +134,7 @@ def decode_record(entry_id: str, fields: dict[bytes, bytes]) -> Record:
         vector=vector,
         terms=terms,
         wire_copy=fields.get(b"wire") == b"1",
+        opening=fields[b"txt"].decode() if b"txt" in fields else None,
     )
     return Record(
         article_id=fields[b"id"].decode(),

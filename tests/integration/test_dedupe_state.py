@@ -91,7 +91,11 @@ async def test_log_records_round_trip_with_their_signatures(
     vector = np.linspace(-1, 1, 384, dtype=np.float32)
     vector /= np.linalg.norm(vector)
     features = Features(
-        "sha", np.array([1, 2**63, 5], dtype=np.uint64), vector, {7: 0.6, 2**32 - 1: 0.8}
+        "sha",
+        np.array([1, 2**63, 5], dtype=np.uint64),
+        vector,
+        {7: 0.6, 2**32 - 1: 0.8},
+        opening="Headline\n\nKYIV (Reuters) - Körper",
     )
     await log.commit(
         [Item(entry_id, Record("x", "story", features, 0), b"{}", b"")], trim_before_ms=None
@@ -104,4 +108,5 @@ async def test_log_records_round_trip_with_their_signatures(
     assert restored.features.vector is not None
     assert float(restored.features.vector @ vector) > 0.9999  # float16 in the log
     assert restored.features.terms == pytest.approx({7: 0.6, 2**32 - 1: 0.8}, abs=1e-3)
+    assert restored.features.opening == features.opening  # what a replica embeds lazily
     assert restored.seen_ms > 0
