@@ -46,7 +46,6 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wiredesk.observability import (
-    DEAD_LETTERED,
     FAILED,
     LAG,
     LATENCY,
@@ -261,7 +260,6 @@ class StageRunner:
                     reason="max-attempts",
                     error=error,
                 )
-                DEAD_LETTERED.labels(self.stage.name, "max-attempts").inc()
                 await self.redis.hdel(self._errors_key, entry.id)
             else:
                 retry.append(entry)

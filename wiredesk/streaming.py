@@ -12,14 +12,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from wiredesk.messages import DeadLetter, encode_entry, entry_data
+from wiredesk.messages import (
+    DeadLetter,
+    MalformedMessage,
+    WireModel,
+    decode_entry,
+    encode_entry,
+    entry_data,
+)
+from wiredesk.observability import DEAD_LETTERED
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=WireModel)
 
 RedisClient = Redis
 
@@ -141,7 +151,30 @@ class StreamCommitter:
             extra={"stage": stage, "reason": reason, "entry_id": entry.id, "error": error[:300]},
         )
         (result,) = await self.apply([Commit(entry.id, [Emit(dlq_stream, encode_entry(letter))])])
+        if result == COMMIT_DONE:
+            DEAD_LETTERED.labels(stage, reason).inc()
         return result
+
+    async def decode_or_dead_letter(
+        self,
+        entries: Sequence[Entry],
+        model: type[M],
+        *,
+        max_bytes: int,
+        dlq_stream: str,
+        stage: str,
+    ) -> list[tuple[Entry, M]]:
+        """The entries that are valid ``model`` messages; the malformed ones can never be
+        processed, so they go to the dead-letter stream at once instead of being retried."""
+        valid: list[tuple[Entry, M]] = []
+        for entry in entries:
+            try:
+                valid.append((entry, decode_entry(entry.fields, model, max_bytes=max_bytes)))
+            except MalformedMessage as exc:
+                await self.dead_letter(
+                    entry, dlq_stream=dlq_stream, stage=stage, reason=exc.reason, error=exc.error
+                )
+        return valid
 
 
 async def ensure_group(redis: RedisClient, stream: str, group: str) -> None:

@@ -25,8 +25,8 @@ from services.dedupe.index import Record, StoryIndex
 from services.dedupe.minhash import MinHasher
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.state import Conflict, DedupeLog, Item, NotPending
-from wiredesk.messages import AnnotatedArticle, Article, MalformedMessage, decode_entry
-from wiredesk.observability import DEAD_LETTERED, PROCESSED
+from wiredesk.messages import AnnotatedArticle, Article
+from wiredesk.observability import PROCESSED
 from wiredesk.streaming import Entry, StreamCommitter
 
 log = logging.getLogger(__name__)
@@ -100,23 +100,13 @@ class DedupeStage:
         return self._committer
 
     async def handle(self, entries: list[Entry]) -> None:
-        articles: list[tuple[Entry, Article]] = []
-        for entry in entries:
-            try:
-                article = decode_entry(
-                    entry.fields, Article, max_bytes=self.settings.max_message_bytes
-                )
-            except MalformedMessage as exc:
-                await self.committer.dead_letter(
-                    entry,
-                    dlq_stream=self.settings.streams.dlq,
-                    stage=self.name,
-                    reason=exc.reason,
-                    error=exc.error,
-                )
-                DEAD_LETTERED.labels(self.name, exc.reason).inc()
-                continue
-            articles.append((entry, article))
+        articles = await self.committer.decode_or_dead_letter(
+            entries,
+            Article,
+            max_bytes=self.settings.max_message_bytes,
+            dlq_stream=self.settings.streams.dlq,
+            stage=self.name,
+        )
         if not articles:
             return
         # Features without embeddings, in a worker thread (numpy releases the GIL), reused if the

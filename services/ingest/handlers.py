@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings
 from wiredesk.messages import Article, MalformedMessage, RawArticle, decode_entry, encode_entry
-from wiredesk.observability import CHARS_REMOVED, DEAD_LETTERED, PROCESSED
+from wiredesk.observability import CHARS_REMOVED, PROCESSED
 from wiredesk.streaming import (
     COMMIT_DUPLICATE,
     Commit,
@@ -98,4 +98,3 @@ class IngestStage:
             reason=reason,
             error=error,
         )
-        DEAD_LETTERED.labels(self.name, reason).inc()

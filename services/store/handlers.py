@@ -10,8 +10,8 @@ from redis.asyncio import Redis
 from services.store.base import Store
 from services.store.db import open_store
 from services.store.settings import StoreSettings
-from wiredesk.messages import AnnotatedArticle, MalformedMessage, decode_entry
-from wiredesk.observability import DEAD_LETTERED, PROCESSED
+from wiredesk.messages import AnnotatedArticle
+from wiredesk.observability import PROCESSED
 from wiredesk.streaming import Entry, StreamCommitter
 
 log = logging.getLogger(__name__)
@@ -45,23 +45,14 @@ class StoreStage:
     async def handle(self, entries: list[Entry]) -> None:
         if self._db is None or self._redis is None or self._committer is None:
             raise RuntimeError("StoreStage.setup() was not awaited")
-        rows: list[tuple[str, AnnotatedArticle]] = []
-        for entry in entries:
-            try:
-                article = decode_entry(
-                    entry.fields, AnnotatedArticle, max_bytes=self.settings.max_message_bytes
-                )
-            except MalformedMessage as exc:
-                await self._committer.dead_letter(
-                    entry,
-                    dlq_stream=self.settings.streams.dlq,
-                    stage=self.name,
-                    reason=exc.reason,
-                    error=exc.error,
-                )
-                DEAD_LETTERED.labels(self.name, exc.reason).inc()
-                continue
-            rows.append((entry.id, article))
+        valid = await self._committer.decode_or_dead_letter(
+            entries,
+            AnnotatedArticle,
+            max_bytes=self.settings.max_message_bytes,
+            dlq_stream=self.settings.streams.dlq,
+            stage=self.name,
+        )
+        rows = [(entry.id, article) for entry, article in valid]
         if not rows:
             return
         await asyncio.to_thread(self._db.upsert, rows)
