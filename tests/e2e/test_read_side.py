@@ -105,6 +105,9 @@ async def test_api_and_cli_answer_what_the_streams_say(
     unique = [orjson.loads(f[b"data"])["story_id"] for _, f in await aredis.xrange(streams.unique)]
     assert sorted(unique) == sorted(members)  # each story exactly once on the unique stream
     assert len(members) < len(articles)  # the dev set's versions of one text were grouped
+    seed_ids = {a.id for a in articles if a.source == "seeds"}
+    (seed_story,) = {s for s, ids in members.items() if seed_ids & set(ids)}
+    assert set(members[seed_story]) == seed_ids  # one story of five; no dev article joined it
 
     listed: list[dict[str, object]] = []
     offset: int | None = 0
