@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -31,7 +32,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
+# Article text, titles and errors are data from outside: never interpret them as rich markup
+# (a title "[link=http://evil]..." must print as written). Our own colours go through `err`,
+# whose interpolated values are escaped.
+console = Console(markup=False, emoji=False, highlight=False)
 err = Console(stderr=True)
 
 SERVICE_HELP = (
@@ -57,7 +61,8 @@ def run(
         serve()
         return
     else:
-        err.print(f"[red]unknown service {service!r}[/]; choose one of: ingest, dedupe, store, api")
+        choices = "ingest, dedupe, store, api"
+        err.print(f"[red]unknown service {escape(repr(service))}[/]; choose one of: {choices}")
         raise typer.Exit(2)
     asyncio.run(create_app().run())
 
@@ -83,7 +88,7 @@ def replay(
     try:
         articles = list(read_articles(paths, source=source))
     except ReplayInputError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
     async def go() -> int:
@@ -129,7 +134,7 @@ def demo(
         try:
             result = run_demo(paths)
         except DemoError as exc:
-            err.print(f"[red]demo failed:[/] {exc}")
+            err.print(f"[red]demo failed:[/] {escape(str(exc))}")
             raise typer.Exit(1) from exc
     for story, members in result.stories:
         table = Table(
@@ -176,11 +181,11 @@ def normalize_files(
                 article = normalize(raw, limits)
             except NormalizationError as exc:
                 failed += 1
-                err.print(f"[yellow]{raw.url}[/]: {exc.reason}: {exc.error}")
+                err.print(f"[yellow]{escape(raw.url)}[/]: {exc.reason}: {escape(exc.error)}")
                 continue
             sys.stdout.buffer.write(article.to_json() + b"\n")
     except ReplayInputError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     if failed:
         raise typer.Exit(1)
@@ -195,6 +200,40 @@ def bench(ctx: typer.Context) -> None:
     from wiredesk.bench import main as bench_main
 
     raise typer.Exit(bench_main(list(ctx.args)))
+
+
+@app.command()
+def acl(
+    password_prefix: Annotated[
+        str,
+        typer.Option(
+            help="read each user's password from the environment variable PREFIX<USER>, "
+            "e.g. WIREDESK_ACL_PASSWORD_INGEST"
+        ),
+    ] = "WIREDESK_ACL_PASSWORD_",  # noqa: S107 (a variable-name prefix, not a password)
+    aclfile: Annotated[
+        bool, typer.Option(help="print aclfile lines instead of ACL SETUSER")
+    ] = False,
+) -> None:
+    """Least-privilege Redis users per service (ingest, dedupe, store, producer, reader).
+
+    Derived from the configured stream names and key prefix; users without a password in the
+    environment are left out. See docs/security.md.
+    """
+    import os
+
+    from wiredesk.acl import setuser_commands
+    from wiredesk.settings import WiredeskSettings
+
+    users = ("ingest", "dedupe", "store", "producer", "reader")
+    passwords = {u: os.environ.get(f"{password_prefix}{u.upper()}", "") for u in users}
+    commands = setuser_commands(WiredeskSettings(), passwords)
+    if not commands:
+        err.print(f"[red]no passwords:[/] set {password_prefix}INGEST, ... for the users to create")
+        raise typer.Exit(2)
+    for command in commands:
+        words = command[2:] if aclfile else command
+        print(("user " if aclfile else "") + " ".join(words))
 
 
 @app.command(name="eval")
@@ -222,7 +261,7 @@ def evaluate(
     try:
         data = load(path)
     except (OSError, ValueError, KeyError) as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
     def go(redis_url: str) -> dict[str, object]:
@@ -303,7 +342,7 @@ def _store() -> Store:
     try:
         return open_store(StoreSettings().database_url)
     except ValueError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
 
@@ -396,7 +435,7 @@ def story(
     members = store.members(story_id) if found else []
     store.close()
     if found is None:
-        err.print(f"[red]no story {story_id!r}[/]")
+        err.print(f"[red]no story {escape(repr(story_id))}[/]")
         raise typer.Exit(1)
     if as_json:
         document = {
@@ -439,7 +478,7 @@ def article(
     text = store.article_text(article_id) if found else None
     store.close()
     if found is None:
-        err.print(f"[red]no article {article_id!r}[/]")
+        err.print(f"[red]no article {escape(repr(article_id))}[/]")
         raise typer.Exit(1)
     if as_json:
         print(orjson.dumps({**dataclasses.asdict(found), "text": text}).decode())
