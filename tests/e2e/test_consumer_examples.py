@@ -93,13 +93,15 @@ async def test_redis_py_consumer_gets_each_story_once_across_a_restart(
     kill: signal.Signals,
 ) -> None:
     out, log = tmp_path / "seen.tsv", tmp_path / "consumer.log"
+    # The consumer starts on a full backlog (as after downtime), so that it is certainly
+    # stopped in the middle however fast the pipeline produced the stories.
+    await feed(aredis, settings, pipeline)
+    expected = await unique_story_ids(aredis, settings.streams.unique)
+    assert len(expected) > 20
     first = start_example(
-        "consume_unique_redis_py.py", settings, out, log, "--delay", "0.02", "--count", "5"
+        "consume_unique_redis_py.py", settings, out, log, "--delay", "0.05", "--count", "5"
     )
     try:
-        await feed(aredis, settings, pipeline)
-        expected = await unique_story_ids(aredis, settings.streams.unique)
-        assert len(expected) > 20
 
         async def some() -> bool:
             return len(recorded(out)) >= 10
