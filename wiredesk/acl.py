@@ -15,8 +15,9 @@ from __future__ import annotations
 from wiredesk.settings import WiredeskSettings
 
 # What the stage runtime sends (wiredesk.service, wiredesk.streaming, wiredesk.retention, the
-# stages' Lua scripts) and what redis-py / FastStream send on connect.
-_CONNECT = ("+ping", "+hello", "+client|setinfo", "+client|setname", "+info")
+# stages' Lua scripts) and what redis-py / FastStream send on connect. Not CLIENT SETINFO: only
+# Redis >= 7.2 knows it (older servers reject the rule), and redis-py ignores its refusal.
+_CONNECT = ("+ping", "+hello", "+client|setname", "+info")
 _CONSUME = (
     "+xreadgroup",
     "+xack",
