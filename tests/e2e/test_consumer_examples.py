@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -14,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import ROOT, SEEDS, SHARED_EVAL
-from tests.e2e.helpers import drained, service_logs, wait_until
+from tests.e2e.helpers import drained, wait_until
 from wiredesk.launcher import ServiceProcesses
 from wiredesk.replay import publish, read_articles
 from wiredesk.settings import WiredeskSettings
@@ -22,16 +21,6 @@ from wiredesk.settings import WiredeskSettings
 pytestmark = pytest.mark.e2e
 
 EXAMPLES = ROOT / "examples"
-
-
-@pytest.fixture
-def pipeline(service_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProcesses]:
-    services = ServiceProcesses(service_env, log_dir=tmp_path / "logs").start()
-    try:
-        yield services
-    finally:
-        codes = services.stop()
-    assert codes == {s: [0] for s in ("ingest", "dedupe", "store")}, service_logs(tmp_path / "logs")
 
 
 def start_example(

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
 import pytest
@@ -14,23 +12,13 @@ from redis.asyncio import Redis
 
 from services.store.db import SqliteStore
 from tests.conftest import ROOT, SEEDS
-from tests.e2e.helpers import drained, service_logs, wait_until
+from tests.e2e.helpers import drained, wait_until
 from wiredesk.launcher import ServiceProcesses
 from wiredesk.messages import DeadLetter, RawArticle, decode_entry, encode_entry
 from wiredesk.replay import publish, read_articles
 from wiredesk.settings import WiredeskSettings
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def pipeline(service_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProcesses]:
-    services = ServiceProcesses(service_env, log_dir=tmp_path / "logs").start()
-    try:
-        yield services
-    finally:
-        codes = services.stop()
-    assert codes == {s: [0] for s in ("ingest", "dedupe", "store")}, service_logs(tmp_path / "logs")
 
 
 async def annotated_story_ids(aredis: Redis, stream: str) -> list[str]:
