@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.store.models import StoredArticle, Story
 
 
 class StoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built from the store's row dataclasses
+
     story_id: str
     canonical_id: str = Field(description="the article that represents the story")
     canonical_title: str
@@ -18,18 +20,12 @@ class StoryOut(BaseModel):
 
     @classmethod
     def of(cls, story: Story) -> StoryOut:
-        return cls(
-            story_id=story.story_id,
-            canonical_id=story.canonical_id,
-            canonical_title=story.canonical_title,
-            size=story.size,
-            sources=story.sources,
-            first_seen=story.first_seen,
-            last_seen=story.last_seen,
-        )
+        return cls.model_validate(story)
 
 
 class ArticleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     story_id: str
     source: str
@@ -45,20 +41,7 @@ class ArticleOut(BaseModel):
 
     @classmethod
     def of(cls, article: StoredArticle) -> ArticleOut:
-        return cls(
-            id=article.id,
-            story_id=article.story_id,
-            source=article.source,
-            url=article.url,
-            title=article.title,
-            lang=article.lang,
-            published_at=article.published_at,
-            received_at=article.received_at,
-            word_count=article.word_count,
-            method=article.method,
-            score=article.score,
-            duplicate_of=article.duplicate_of,
-        )
+        return cls.model_validate(article)
 
 
 class ArticleDetail(ArticleOut):
