@@ -193,8 +193,6 @@ class StageRunner:
 
     async def _process(self, entries: list[Entry]) -> None:
         """Handle a batch; on failure fall back to one entry at a time to isolate the poison."""
-        if not entries:
-            return
         with LATENCY.labels(self.stage.name).time():
             try:
                 await self.stage.handle(entries)

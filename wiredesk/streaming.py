@@ -190,6 +190,15 @@ async def ensure_group(redis: RedisClient, stream: str, group: str) -> None:
             raise
 
 
+async def read_new(
+    redis: RedisClient, *, stream: str, group: str, consumer: str, count: int
+) -> list[Entry]:
+    """The next entries never delivered to the group (``>``), without blocking: for drivers
+    that feed a stage in-process (evaluation, benchmark) until the stream is exhausted."""
+    reply: Any = await redis.xreadgroup(group, consumer, {stream: ">"}, count=count)
+    return [Entry(i, f) for i, f in parse_entries(reply[0][1])] if reply else []
+
+
 def parse_entries(raw: Sequence[Any]) -> list[tuple[str, dict[bytes, bytes]]]:
     """Normalize (id, fields) pairs from any redis-py reply shape; deleted entries are dropped."""
     out: list[tuple[str, dict[bytes, bytes]]] = []

@@ -31,7 +31,7 @@ from services.dedupe.features import Features
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.minhash import MinHasher, Signature
 from services.dedupe.settings import DedupeSettings
-from services.ingest.normalize import Limits, NormalizationError, normalize
+from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings
 from wiredesk.launcher import ServiceProcesses
 from wiredesk.messages import RawArticle, encode_entry
@@ -85,7 +85,7 @@ def expected_outcome(articles: Sequence[RawArticle]) -> Expected:
 @cache
 def _expected(articles: tuple[RawArticle, ...]) -> Expected:
     ingest, dedupe = IngestSettings(), DedupeSettings(semantic=False)  # as reliability_env
-    limits = Limits(min_words=ingest.min_words, max_body_chars=ingest.max_body_chars)
+    limits = ingest.limits()
     hasher = MinHasher(dedupe.num_perm, seed=dedupe.minhash_seed, shingle_size=dedupe.shingle_size)
     items: list[tuple[str, str, Signature]] = []
     rejected = 0

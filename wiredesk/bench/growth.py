@@ -30,11 +30,12 @@ from services.dedupe.index import Record
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.state import encode_record
 from services.ingest.normalize import NormalizationError, normalize
+from services.ingest.settings import IngestSettings
 from wiredesk.bench import procfs
 from wiredesk.bench.stats import growth, summarize
 from wiredesk.messages import Article, RawArticle, encode_entry
 from wiredesk.settings import Streams
-from wiredesk.streaming import Entry, ensure_group, parse_entries
+from wiredesk.streaming import ensure_group, read_new
 
 Progress = Callable[[str, int, int], None]
 _MAX61 = (1 << 61) - 1
@@ -43,9 +44,10 @@ _MAX61 = (1 << 61) - 1
 def normalized(raws: Sequence[RawArticle]) -> list[Article]:
     """Ingest's output for the raws (those it would dead-letter are left out)."""
     out: list[Article] = []
+    limits = IngestSettings().limits()
     for raw in raws:
         try:
-            out.append(normalize(raw))
+            out.append(normalize(raw, limits))
         except NormalizationError:
             continue
     return out
@@ -190,13 +192,8 @@ async def measure_size(
         setattr(stage.featurizer, "featurize", cached)  # noqa: B010
         batch_ms: list[float] = []
         done = 0
-        while True:
-            reply: Any = await redis.xreadgroup(
-                stage.group, "bench", {stage.input_stream: ">"}, count=batch
-            )
-            if not reply:
-                break
-            entries = [Entry(i, f) for i, f in parse_entries(reply[0][1])]
+        read = {"stream": stage.input_stream, "group": stage.group, "consumer": "bench"}
+        while entries := await read_new(redis, **read, count=batch):
             began = time.perf_counter()
             await stage.handle(entries)
             batch_ms.append((time.perf_counter() - began) * 1000)

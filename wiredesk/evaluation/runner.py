@@ -20,11 +20,12 @@ from redis.asyncio import Redis
 from services.dedupe.handlers import DedupeStage
 from services.dedupe.settings import DedupeSettings
 from services.ingest.normalize import NormalizationError, normalize
+from services.ingest.settings import IngestSettings
 from wiredesk.evaluation.datasets import ClusterSet, Document, PairSet
 from wiredesk.evaluation.metrics import adjusted_rand_index, bcubed, pairwise, prf, roc_auc
 from wiredesk.messages import Article, RawArticle, encode_entry
 from wiredesk.settings import Streams
-from wiredesk.streaming import Entry, ensure_group, parse_entries
+from wiredesk.streaming import ensure_group, parse_entries, read_new
 
 
 @dataclass(slots=True)
@@ -61,22 +62,18 @@ async def run_dedupe(
         started = time.perf_counter()
         await ensure_group(redis, stage.input_stream, stage.group)
         await stage.setup(redis)
+        limits = IngestSettings().limits()  # exactly what the ingest service applies
         for doc in documents:
             raw = RawArticle(id=doc.id, source="eval", url=doc.id, title=doc.title, body=doc.text)
             try:
-                article = normalize(raw)
+                article = normalize(raw, limits)
             except NormalizationError as exc:
                 outcome.rejected[doc.id] = exc.reason
                 continue
             outcome.articles[doc.id] = article
             await redis.xadd(stage.input_stream, encode_entry(article))  # type: ignore[arg-type]
-        while True:
-            reply: Any = await redis.xreadgroup(
-                stage.group, "eval", {stage.input_stream: ">"}, count=batch_size
-            )
-            if not reply:
-                break
-            entries = [Entry(i, f) for i, f in parse_entries(reply[0][1])]
+        read = {"stream": stage.input_stream, "group": stage.group, "consumer": "eval"}
+        while entries := await read_new(redis, **read, count=batch_size):
             await stage.handle(entries)
             if on_progress is not None:
                 on_progress(len(entries))
