@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.embedding import MiniLMEncoder
+from services.dedupe.embedding import Backend, MiniLMEncoder
 from services.dedupe.lexical import WordfreqTfidf
 from services.dedupe.minhash import MinHasher, Signature
 from wiredesk.messages import Article
@@ -93,6 +93,8 @@ class Featurizer:
         semantic: bool = True,
         max_tokens: int = 96,
         batch_size: int = 32,
+        backend: Backend = "onnx",
+        threads: int = 0,
     ) -> None:
         self.hasher = hasher
         self.semantic = semantic
@@ -101,7 +103,7 @@ class Featurizer:
         self._encoder: MiniLMEncoder | None = None
         self._tfidf: WordfreqTfidf | None = None
         if semantic:
-            self._encoder = MiniLMEncoder()
+            self._encoder = MiniLMEncoder(backend=backend, threads=threads)
             self._tfidf = WordfreqTfidf()
 
     def terms(self, text: str) -> Terms:

@@ -57,6 +57,8 @@ class DedupeStage:
             semantic=settings.semantic,
             max_tokens=settings.embed_max_tokens,
             batch_size=settings.embed_batch_size,
+            backend=settings.embed_backend,
+            threads=settings.embed_threads,
         )
         self.thresholds = Thresholds(
             near=settings.near_threshold,
