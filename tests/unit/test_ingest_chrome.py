@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
-from services.ingest.chrome import classify, features
+from services.ingest.chrome import classify, ends_sentence, features
 
 NEWS_BEFORE = (
     "The central bank raised its main interest rate by half a point on Thursday, its third "
@@ -139,3 +142,105 @@ def test_features_measure_links_handles_and_capitals() -> None:
     assert f.links == 1
     assert f.caps_ratio > 0.3
     assert not f.sentence_end
+
+
+def test_title_ratio_is_measured_on_short_paragraphs_only() -> None:
+    assert features("Is Moscow Withdrawing From Syria? Yes and No").title_ratio == 1.0
+    assert features("the talks went on").title_ratio == 0.0
+    long = " ".join(["Word"] * 81)
+    assert features(long).title_ratio == 0.0
+    assert features(long.upper()).caps_ratio == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("He said so.", True),
+        ("“We will stay,” he said.”", True),
+        ("Really?!", True),
+        ("(See the map.)", True),
+        ("It went on…»", True),
+        ("A full stop before a final newline.\n", True),
+        ("Two newlines do not count.\n\n", False),
+        ("No full stop", False),
+        ("A colon:", False),
+        ("", False),
+        (".", True),
+    ],
+)
+def test_ends_sentence(text: str, expected: bool) -> None:
+    assert ends_sentence(text) is expected
+
+
+def test_ends_sentence_agrees_with_the_pattern_it_replaced() -> None:
+    pattern = re.compile(r"[.!?…][\"'”’»)\]]*$")
+    rng = random.Random(5)
+    for _ in range(20_000):
+        text = "".join(rng.choice("a .!?…\"'”’»)]\n") for _ in range(rng.randint(0, 8)))
+        assert ends_sentence(text) is bool(pattern.search(text)), repr(text)
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        # Case-insensitive patterns take İ for "i" and ſ for "s", which lowercasing does not:
+        # the substring tests that save the pattern scans must not hide these lines from them.
+        ("SİGN UP now for alerts", "call-to-action"),
+        ("A poſt shared by Jane Reporter", "social-post"),
+    ],
+)
+def test_letters_that_only_match_case_insensitively_still_reach_the_patterns(
+    line: str, kind: str
+) -> None:
+    assert kind_in_context(line) == kind
+
+
+def test_a_link_spelled_with_a_dotless_i_is_still_a_link() -> None:
+    assert features("Details at example.ınfo today").links == 1
+    assert features("Details at EXAMPLE.COM today").links == 1
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "Join us",
+        "Follow us",
+        "Follow our coverage",
+        "Follow me",
+        "Subscribe",
+        "Sign-up",
+        "Signup today",
+        "Sign up",
+        "Newsletters",
+        "Download our app",
+        "Get the app",
+        "Support quality journalism",
+        "Donate",
+        "Become a patron",
+        "Click here",
+        "Tap here",
+        "Turn on notifications",
+        "Like us on Facebook",
+        "Find us on Telegram",
+        "Stay informed",
+        "Stay updated",
+        "Stay connected",
+        "Stay tuned",
+        "Don't miss out",
+        "Dont miss a story",
+        "Don't miss the latest",
+        "Get the latest",
+        "News alerts",
+        "Enter your e-mail",
+        "Enter your email",
+        "Straight to your inbox",
+        "Our Telegram channel",
+        "Our WhatsApp group",
+        "Our YouTube page",
+        "Our Facebook page",
+    ],
+)
+def test_every_call_to_action_phrase_is_recognised(call: str) -> None:
+    """One line per alternative of the call-to-action pattern: the phrase pre-check in front
+    of it must let each of them through."""
+    assert kind_in_context(f"{call} now") == "call-to-action"

@@ -1,10 +1,23 @@
-"""Language detection returns ISO 639-1 codes, or 'und' when it cannot tell."""
+"""Language detection returns ISO 639-1 codes, or 'und' when it cannot tell, and its fast
+tokenizer walk gives py3langid's own scores to the bit."""
 
 from __future__ import annotations
 
-import pytest
+import random
 
-from services.ingest.lang import detect_language
+import numpy as np
+import pytest
+from py3langid.langid import MODEL_FILE, LanguageIdentifier, visit_counts
+
+from services.ingest import lang
+from services.ingest.lang import (
+    PROVEN_MODEL,
+    SYNC_BYTES,
+    _identifier,
+    detect_language,
+    feature_counts,
+    model_digest,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,3 +44,131 @@ def test_languages_are_detected(text: str, code: str) -> None:
 @pytest.mark.parametrize("text", ["", "12:32 15.12.2024", "ok", "*** --- ***"])
 def test_too_little_text_is_undetermined(text: str) -> None:
     assert detect_language(text) == "und"
+
+
+@pytest.fixture(scope="module")
+def reference() -> LanguageIdentifier:
+    """py3langid exactly as shipped, to compare the faster walk with."""
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def _samples() -> list[str | bytes]:
+    rng = random.Random(7)
+    texts: list[str | bytes] = [
+        "",
+        "a",
+        "ab",
+        "abcde",
+        "abcdef",
+        "ABCDEFG",
+        "12:32 15.12.2024",
+        "The central bank raised interest rates on Thursday, citing persistent inflation. " * 12,
+        "Die Zentralbank hat am Donnerstag die Zinsen erhöht und verwies auf die Inflation.",
+        "Центральный банк в четверг повысил ключевую ставку, сославшись на инфляцию.",
+        "中央银行周四提高了利率，理由是通货膨胀持续。 日本銀行は木曜日に金利を引き上げた。",
+        "البنك المركزي رفع أسعار الفائدة يوم الخميس",
+        "Ang bangko sentral ay nagtaas ng interes noong Huwebes. The bank said inflation persists.",
+    ]
+    texts += [bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 400))) for _ in range(200)]
+    blocks = [(0x20, 0x24F), (0x370, 0x6FF), (0x900, 0xDFF), (0x3040, 0x9FFF)]
+    for _ in range(200):
+        chars = [chr(rng.randint(*rng.choice(blocks))) for _ in range(rng.randint(0, 300))]
+        texts.append("".join(chars))
+    return texts
+
+
+def test_feature_counts_are_the_librarys_walk(reference: LanguageIdentifier) -> None:
+    tables = (
+        np.frombuffer(
+            memoryview(reference.tk_nextmove), dtype=f"u{reference.tk_nextmove.itemsize}"
+        ),
+        np.asarray(reference._rowbase, dtype=np.int64),
+        np.asarray(reference.tk_output, dtype=np.int64),
+    )
+    for text in _samples():
+        data = reference._encode(text)
+        ids, counts = feature_counts(data, *tables)
+        walked = visit_counts(reference.tk_nextmove, reference._rowbase, reference.tk_output, data)
+        assert list(zip(ids.tolist(), counts.tolist(), strict=True)) == list((walked or {}).items())
+
+
+def test_scores_are_the_librarys_to_the_bit(reference: LanguageIdentifier) -> None:
+    ours = _identifier()
+    for text in _samples():
+        assert ours._decide(text).tobytes() == reference._decide(text).tobytes(), repr(text)
+        assert ours.classify(text) == reference.classify(text)
+
+
+def test_the_shipped_model_is_the_proven_one() -> None:
+    ours = _identifier()
+    assert model_digest(ours.tk_nextmove, ours.tk_row) == PROVEN_MODEL
+    assert ours._tables is not None  # the fast walk is in use
+
+
+def test_the_tokenizer_forgets_its_start_after_sync_bytes(reference: LanguageIdentifier) -> None:
+    """The proof behind ``SYNC_BYTES``: follow every pair (state reached from any start, state
+    reached from the start state) through every byte; pairs that meet stay together, and
+    after ``SYNC_BYTES`` bytes none are apart. One byte fewer is not enough."""
+    nextmove = np.frombuffer(
+        memoryview(reference.tk_nextmove), dtype=f"u{reference.tk_nextmove.itemsize}"
+    ).astype(np.int64)
+    rowbase = np.asarray(reference._rowbase, dtype=np.int64)
+    states = rowbase.size
+    every_byte = np.arange(256, dtype=np.int64)
+    apart = np.arange(1, states, dtype=np.int64) * states  # (any state, start state)
+    remaining = []
+    for _ in range(SYNC_BYTES):
+        found = []
+        for chunk in np.array_split(apart, max(1, apart.size // 100_000)):
+            left = nextmove[(rowbase[chunk // states][:, None] + every_byte).ravel()]
+            right = nextmove[(rowbase[chunk % states][:, None] + every_byte).ravel()]
+            differ = left != right
+            found.append(np.unique(left[differ] * states + right[differ]))
+        apart = np.unique(np.concatenate(found))
+        remaining.append(apart.size)
+    assert remaining[-1] == 0
+    assert remaining[-2] > 0
+
+
+def test_an_unproven_model_keeps_the_librarys_walk(
+    reference: LanguageIdentifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lang, "PROVEN_MODEL", "some other model")
+    unproven = lang._Identifier(
+        reference.nb_ptc,
+        reference.nb_pc,
+        reference.nb_classes,
+        reference.tk_nextmove,
+        reference.tk_output,
+        norm_probs=True,
+        tk_row=reference.tk_row,
+    )
+    assert unproven._tables is None
+    text = "Die Zentralbank hat am Donnerstag die Zinsen erhöht."
+    assert unproven.classify(text) == reference.classify(text)
+
+
+def test_a_language_subset_is_scored_by_the_library(reference: LanguageIdentifier) -> None:
+    """set_languages() swaps the weights: the widened copy of the full table must not be used."""
+    subset = lang._Identifier(
+        reference.nb_ptc,
+        reference.nb_pc,
+        reference.nb_classes,
+        reference.tk_nextmove,
+        reference.tk_output,
+        norm_probs=True,
+        tk_row=reference.tk_row,
+    )
+    restricted = LanguageIdentifier(
+        reference.nb_ptc,
+        reference.nb_pc,
+        reference.nb_classes,
+        reference.tk_nextmove,
+        reference.tk_output,
+        norm_probs=True,
+        tk_row=reference.tk_row,
+    )
+    subset.set_languages(["de", "nl"])
+    restricted.set_languages(["de", "nl"])
+    text = "The central bank raised interest rates on Thursday."
+    assert subset._decide(text).tobytes() == restricted._decide(text).tobytes()

@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 from services.ingest.normalize import fingerprint
-from services.ingest.text import paragraphs, repair
+from services.ingest.text import _SPACES, _SPACES_TO_COLLAPSE, needs_ftfy, paragraphs, repair
 
 
 @pytest.mark.parametrize(
@@ -62,3 +62,43 @@ def test_fingerprint_still_tells_different_words_apart() -> None:
 
 def test_fingerprint_folds_compatibility_forms() -> None:
     assert fingerprint("ﬁnal ＡＢＣ…") == fingerprint("final abc...")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the cafÃ© on the corner",  # mojibake
+        "Russiaâ€™s bases",
+        "a bell\x07 rang",  # C0 control
+        "a \x9d here",  # C1 control
+        "fish &amp; chips",  # entity
+        "&#8217;",
+        "the ﬁnal word",  # ligature
+        "ＡＢＣ",  # full-width
+        "lost \ufffd byte",  # replacement character
+    ],
+)
+def test_text_with_a_defect_ftfy_repairs_goes_to_ftfy(text: str) -> None:
+    assert needs_ftfy(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Tartús café", "“Our forces” – he said — ‘now’", "AT&T and fish & chips;", "Россия", ""],
+)
+def test_clean_text_skips_ftfy(text: str) -> None:
+    assert not needs_ftfy(text)
+
+
+def test_the_collapse_pre_check_knows_every_space_the_pattern_collapses() -> None:
+    """A line is collapsed only when it holds one of ``_SPACES_TO_COLLAPSE``: a space
+    character missing there would be left uncollapsed."""
+    listed = set("".join(_SPACES_TO_COLLAPSE))
+    for code in range(0x10000):
+        char = chr(code)
+        assert bool(_SPACES.fullmatch(char)) is (char == " " or char in listed), hex(code)
+
+
+@pytest.mark.parametrize("space", ["\t", "\f", "\v", "\u00a0", "\u1680", "\u2003", "\u3000", "  "])
+def test_every_kind_of_space_is_collapsed(space: str) -> None:
+    assert paragraphs(f"one{space}two") == ["one two"]
