@@ -34,8 +34,6 @@ from services.dedupe.index import Match, StoryIndex
 from services.dedupe.minhash import jaccard
 from wiredesk.messages import Method
 
-LEXICAL_MEDOID_LIMIT = 40
-
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
@@ -179,41 +177,37 @@ def decide(
     return Verdict(story_id=article_id, method=Method.NEW, duplicate_of=None, score=1.0)
 
 
-def canonical_needs_vectors(members: list[tuple[str, Features]]) -> bool:
-    """Whether ``canonical`` takes a medoid (over embeddings) rather than a rule's pick: the
-    caller embeds the members lazily then, so the choice is the one with every vector known."""
-    eligible = sum(1 for _, f in members if f.wire_copy) or len(members)
-    return eligible > 1 and len(members) > 2
-
-
 def canonical(members: list[tuple[str, Features]]) -> str:
     """The story's best representative, the copy closest to the wire original.
 
     Among members that look like agency copy (a dateline, which reprints of the wire text keep
     and rewrites drop), or among all when none does, the one most similar on average to all
-    members (a medoid, by embedding plus lexical cosine): rewrites each drift their own way
-    from the original, which stays central. Ties go to the earliest member; without
-    embeddings, the first (wire-looking) member.
+    members (a medoid by TF-IDF cosine): rewrites each drift their own way from the original,
+    which stays central. Ties go to the earliest member; with two members, or without lexical
+    features (semantic stage off), the first (wire-looking) member.
+
+    Why TF-IDF and not the embedding: every member's terms are in the shared log, while
+    embeddings are lazy (exact and near copies are never embedded), so a medoid over
+    embeddings had to embed every member of every story of three or more, which was most of
+    the model's work on a stream of copies (660 of 1,500 benchmark articles), for copies whose
+    embeddings are near-identical anyway. The sum of cosines to all others is computed against
+    the members' summed vector, so a story of any size costs one pass over its terms.
     """
     wire = [i for i, (_, f) in enumerate(members) if f.wire_copy]
     eligible = wire or list(range(len(members)))
-    if len(eligible) == 1:
+    if len(eligible) == 1 or len(members) <= 2:
         return members[eligible[0]][0]
-    if len(members) <= 2 or any(f.vector is None or f.terms is None for _, f in members):
+    terms = [f.terms for _, f in members]
+    if any(t is None for t in terms):
         return members[eligible[0]][0]
-    vectors = np.stack([f.vector for _, f in members if f.vector is not None])
-    semantic = vectors @ vectors.T
-    with_lexical = len(members) <= LEXICAL_MEDOID_LIMIT  # quadratic in Python beyond that
-    best_index, best_total = eligible[0], float("-inf")
+    total: dict[int, float] = {}
+    for vector in terms:
+        for term, weight in (vector or {}).items():
+            total[term] = total.get(term, 0.0) + weight
+    best_index, best_score = eligible[0], float("-inf")
     for i in eligible:
-        fi = members[i][1]
-        total = float(semantic[i].sum() - semantic[i, i])
-        if with_lexical and fi.terms is not None:
-            total += sum(
-                lexical_cosine(fi.terms, fj.terms)
-                for j, (_, fj) in enumerate(members)
-                if j != i and fj.terms is not None
-            )
-        if total > best_total + 1e-9:
-            best_index, best_total = i, total
+        own = terms[i] or {}
+        score = sum(w * (total[t] - w) for t, w in own.items())  # cosine to every other member
+        if score > best_score + 1e-9:
+            best_index, best_score = i, score
     return members[best_index][0]

@@ -15,7 +15,6 @@ from services.dedupe.cascade import (
     Thresholds,
     Verdict,
     canonical,
-    canonical_needs_vectors,
     decide,
     missing_vectors,
     pair_scores,
@@ -35,7 +34,7 @@ Prepared = tuple[Entry, Article, Features]
 
 MAX_EMBED_ROUNDS = 10
 """Rounds of "find missing embeddings, embed them" before a batch is decided. Normally two at
-most (the semantic stage's, then the canonical medoid's); more only if the window changed
+most: one embedding round, then the decisions; more only if the window changed
 while embedding (the reclaim loop's batch committed), each round embedding what is new."""
 
 
@@ -152,9 +151,8 @@ class DedupeStage:
 
         Pass 1 (``_semantic_needs``) finds the articles with a lexical candidate in the window
         or earlier in the batch (candidates depend on terms, not on verdicts, so this is the
-        set the decision loop will need) and the candidates still without a vector. Then the
-        decision loop runs; it also reports the members a canonical medoid needs. Whatever is
-        missing is embedded and the loop runs again. Embedded batch articles keep their vector
+        set the decision loop will need) and the candidates still without a vector; they are
+        embedded and the loop runs again. Embedded batch articles keep their vector
         in ``prepared`` (reused on a retry after a conflict, and logged with the record);
         window articles keep theirs in the index. The last check and the decisions run with
         no ``await`` in between, so they see one state of the index.
@@ -163,12 +161,10 @@ class DedupeStage:
             missing = self._semantic_needs(prepared)
             if not missing:
                 try:
-                    items, missing = self._decide_batch(prepared)
+                    return self._decide_batch(prepared)
                 except NeedVectors as need:  # pass 1 and the decisions disagree: a bug
                     log.warning("embeddings missing after pass 1", extra={"ids": need.args})
                     missing = need.article_ids
-                if not missing:
-                    return items
             await self._embed(prepared, missing)
         raise RuntimeError(f"embeddings still missing after {MAX_EMBED_ROUNDS} rounds")
 
@@ -212,15 +208,11 @@ class DedupeStage:
             # can be both: a replayed article already in the window.)
             self.index.set_vector(article_id, as_logged(vector))
 
-    def _decide_batch(self, prepared: list[Prepared]) -> tuple[list[Item], set[str]]:
-        """Decide in order; later articles of the batch can join stories begun earlier in it.
-
-        Also returns the embeddings a canonical medoid lacked (then the caller embeds them and
-        decides again: the items of this pass are not used)."""
+    def _decide_batch(self, prepared: list[Prepared]) -> list[Item]:
+        """Decide in order; later articles of the batch can join stories begun earlier in it."""
         batch = StoryIndex(bands=self.settings.lsh_bands)
         indexes = [self.index, batch]
         items: list[Item] = []
-        missing: set[str] = set()
         for entry, article, features in prepared:
             if article.id in self.index or article.id in batch:
                 items.append(Item(entry.id, None, b"", b""))  # a replay: ack, emit nothing
@@ -238,23 +230,20 @@ class DedupeStage:
                 duplicate_of=verdict.duplicate_of,
                 method=verdict.method,
                 score=round(verdict.score, 4),
-                canonical_id=self._canonical(verdict, indexes, missing),
+                canonical_id=self._canonical(verdict, indexes),
                 evidence=verdict.evidence,
             ).to_json()
             unique = annotated if verdict.duplicate_of is None else b""
             items.append(Item(entry.id, batch.get(article.id), annotated, unique))
-        return items, missing
+        return items
 
     @staticmethod
-    def _canonical(verdict: Verdict, indexes: list[StoryIndex], missing: set[str]) -> str:
-        """The story's canonical member; adds to ``missing`` the members whose embeddings the
-        medoid needs (members without an opening stay without: ``canonical`` falls back)."""
+    def _canonical(verdict: Verdict, indexes: list[StoryIndex]) -> str:
+        """The story's canonical member, over its members in the window and the batch."""
         members: list[tuple[str, Features]] = []
         for index in indexes:
             for article_id in index.members(verdict.story_id):
                 record = index.get(article_id)
                 if record is not None:
                     members.append((article_id, record.features))
-        if canonical_needs_vectors(members):
-            missing.update(i for i, f in members if f.vector is None and f.opening is not None)
         return canonical(members) if members else verdict.story_id

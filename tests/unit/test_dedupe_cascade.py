@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from services.dedupe.cascade import Thresholds, canonical, combined_score, decide, pair_scores
-from services.dedupe.features import Features, Terms
+from services.dedupe.features import Features, Terms, lexical_cosine
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.minhash import MinHasher
 from wiredesk.messages import Method
@@ -155,3 +155,31 @@ def test_canonical_prefers_agency_copy_with_a_dateline_over_a_more_central_rewri
     wire = Features("2", HASHER.signature("b"), unit(1, 1, 0), {1: 1.0}, wire_copy=True)
     other = Features("3", HASHER.signature("c"), unit(1, 0, 1), {2: 1.0})
     assert canonical([("rewrite", central), ("wire", wire), ("other", other)]) == "wire"
+
+
+def test_canonical_is_the_lexical_medoid_for_stories_of_any_size() -> None:
+    """The linear-time medoid picks what summing every pairwise cosine picks."""
+    rng = np.random.default_rng(7)
+    for size in (3, 5, 12, 60):
+        members = []
+        for n in range(size):
+            terms = {int(t): float(rng.random()) for t in rng.choice(40, size=8, replace=False)}
+            norm = sum(w * w for w in terms.values()) ** 0.5
+            terms = {t: w / norm for t, w in terms.items()}
+            members.append((f"m{n}", Features(str(n), HASHER.signature(str(n)), None, terms)))
+        totals = [
+            sum(
+                lexical_cosine(fi.terms or {}, fj.terms or {})
+                for j, (_, fj) in enumerate(members)
+                if j != i
+            )
+            for i, (_, fi) in enumerate(members)
+        ]
+        assert canonical(members) == members[int(np.argmax(totals))][0]
+
+
+def test_canonical_needs_no_embeddings() -> None:
+    copy_a = Features("1", HASHER.signature("a"), None, {1: 0.8, 2: 0.6})
+    central = Features("2", HASHER.signature("b"), None, {1: 0.6, 2: 0.8})
+    copy_b = Features("3", HASHER.signature("c"), None, {2: 0.6, 3: 0.8})
+    assert canonical([("a", copy_a), ("central", central), ("b", copy_b)]) == "central"
