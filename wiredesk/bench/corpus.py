@@ -11,8 +11,14 @@ How it is built:
   one story are rewrites of each other) or, without the dev set, the five seeds.
 - The first stories use the bases whole. When more stories are needed than there are bases
   (10k or 100k articles), a story is a *collage* of real sentences drawn from the pool of all
-  base sentences; two collages share almost no 5-word shingles, so they are distinct stories to
-  the dedupe stage, as distinct wire stories are.
+  base sentences, with its own content words: each word of four or more letters outside a
+  short list of function words is replaced, consistently within the story and with probability
+  one half, by a word drawn from the 20,000 most frequent English words (``wordfreq``), numbers
+  by other numbers. Why: distinct wire stories share grammar and common words but not their
+  names, places and topic words. Plain collages of one small pool shared whole sentences with
+  each other, so the dedupe stage saw many lexical candidates (and false merges) that real
+  distinct stories do not produce: on OneStopEnglish no two different stories reach the
+  lexical threshold, and the benchmark's workload should not be harder in that respect.
 - A duplicate is a *rewrite* of an earlier, recent story (wire copies arrive within hours of
   each other, so the story is drawn from the last few dozen): sentences dropped, paragraphs
   reordered, chrome lines inserted ("Advertisement", "Share this article", bylines), spelling
@@ -68,6 +74,94 @@ SPELLING_VARIANTS: tuple[tuple[str, str], ...] = (
     ("behaviour", "behavior"),
 )
 SOURCES = ("wire-a", "wire-b", "daily-c", "portal-d", "herald-e", "times-f", "post-g")
+
+_WORD = re.compile(r"[^\W_]+")
+#: Words a collage keeps: grammar, not content (the words that make stories different).
+_FUNCTION_WORDS = frozenset(
+    {
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "also",
+        "although",
+        "among",
+        "another",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "could",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "even",
+        "ever",
+        "every",
+        "from",
+        "further",
+        "have",
+        "having",
+        "here",
+        "however",
+        "into",
+        "just",
+        "many",
+        "more",
+        "most",
+        "much",
+        "must",
+        "never",
+        "only",
+        "other",
+        "over",
+        "said",
+        "same",
+        "says",
+        "should",
+        "since",
+        "some",
+        "such",
+        "than",
+        "that",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "under",
+        "until",
+        "upon",
+        "very",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "whom",
+        "whose",
+        "will",
+        "with",
+        "within",
+        "without",
+        "would",
+        "year",
+        "years",
+        "your",
+    }
+)
 
 _SENTENCE_END = re.compile(r"([.!?][\"”’)]?)\s+(?=[A-Z“\"‘(])")
 
@@ -192,12 +286,36 @@ def _sentence_pool(bases: Sequence[BaseText]) -> list[str]:
     return pool
 
 
-def _collage(pool: Sequence[str], rng: random.Random) -> list[str]:
-    """A new story from real sentences: 4-7 paragraphs of 2-4 sentences each."""
+def _collage(pool: Sequence[str], rng: random.Random, vocabulary: Sequence[str]) -> list[str]:
+    """A new story from real sentences: 4-7 paragraphs of 2-4 sentences each, its content
+    words its own (see the module docstring)."""
+    replacements: dict[str, str] = {}
+
+    def own(match: re.Match[str]) -> str:
+        word = match.group(0)
+        key = word.casefold()
+        if key not in replacements:
+            if word.isdigit():
+                replacements[key] = str(rng.randint(2, 10 ** len(word)))
+            elif len(word) < 4 or key in _FUNCTION_WORDS or rng.random() < 0.5:
+                replacements[key] = key
+            else:
+                replacements[key] = rng.choice(vocabulary)
+        new = replacements[key]
+        return new.capitalize() if word[:1].isupper() else new
+
     paragraphs = []
     for _ in range(rng.randint(4, 7)):
-        paragraphs.append(" ".join(rng.choice(pool) for _ in range(rng.randint(2, 4))))
+        sentences = " ".join(rng.choice(pool) for _ in range(rng.randint(2, 4)))
+        paragraphs.append(_WORD.sub(own, sentences))
     return paragraphs
+
+
+def _vocabulary() -> list[str]:
+    """Common English words to give each collage its own content words."""
+    from wordfreq import top_n_list  # ~0.5 s to load, only when collages are needed
+
+    return [w for w in top_n_list("en", 20_000) if w.isalpha() and len(w) >= 4]
 
 
 def rewrite(paragraphs: Sequence[str], rng: random.Random) -> tuple[list[str], tuple[str, ...]]:
@@ -258,6 +376,7 @@ def generate(spec: CorpusSpec, bases: Sequence[BaseText] | None = None) -> Corpu
     rng = random.Random(spec.seed)
     pool = _sentence_pool(bases) or [p for b in bases for p in split_paragraphs(b.text)]
     duplicates = round(spec.articles * spec.duplicate_rate)
+    vocabulary = _vocabulary() if spec.articles - duplicates > len(bases) else []
     positions = set(rng.sample(range(1, spec.articles), duplicates)) if spec.articles > 1 else set()
     stories: list[tuple[str, list[str]]] = []
     corpus = Corpus(spec)
@@ -278,7 +397,7 @@ def generate(spec: CorpusSpec, bases: Sequence[BaseText] | None = None) -> Corpu
                 paragraphs = split_paragraphs(bases[number].text)
                 story = f"{spec.id_prefix}-story-{number}-{bases[number].name}"
             else:
-                paragraphs = _collage(pool, rng)
+                paragraphs = _collage(pool, rng, vocabulary)
                 story = f"{spec.id_prefix}-story-{number}"
             stories.append((story, paragraphs))
             body_paragraphs, edits, kind = list(paragraphs), (), "original"
