@@ -83,6 +83,7 @@ class DedupeStage:
         )
         self._committer = StreamCommitter(redis, input_stream=self.input_stream, group=self.group)
         replayed = await self._log.catch_up(self.index)
+        await asyncio.to_thread(self.index.freeze)
         log.info("dedupe window loaded", extra={"records": replayed})
 
     async def close(self) -> None:

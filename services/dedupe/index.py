@@ -218,7 +218,9 @@ class LexicalIndex:
         if block.dead == len(block.ids):
             self._blocks.remove(block)
 
-    def _freeze(self) -> None:
+    def freeze(self) -> None:
+        """Build blocks from the pending articles now (a query does it otherwise): after a
+        window load, so the first decision does not pay for indexing the whole window."""
         if not self._pending:
             return
         items = list(self._pending.items())
@@ -239,7 +241,7 @@ class LexicalIndex:
 
     def candidates(self, terms: Terms, threshold: float) -> list[str]:
         """Ids of every article whose cosine with ``terms`` may reach ``threshold``."""
-        self._freeze()
+        self.freeze()
         if not terms or not self._blocks:
             return []
         ids = np.fromiter(terms.keys(), dtype=np.uint32, count=len(terms))
@@ -359,6 +361,10 @@ class StoryIndex:
         """Articles whose embedding cosine with ``vector`` reaches ``threshold``, by id."""
         found = self._vectors.above(vector, threshold)
         return [Match(self._records[i], score) for i, score in sorted(found)]
+
+    def freeze(self) -> None:
+        """Index what was added so far (see ``LexicalIndex.freeze``)."""
+        self._lexical.freeze()
 
     def lexical_candidates(self, terms: Terms, threshold: float) -> list[Match]:
         """Articles whose TF-IDF cosine with ``terms`` reaches ``threshold``, by id, scored
