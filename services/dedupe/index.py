@@ -271,6 +271,9 @@ class StoryIndex:
         self._vectors = VectorTable()
         self._lexical = LexicalIndex()
         self._arrival: deque[tuple[int, str]] = deque()
+        self._lexical_memo: dict[int, tuple[Terms, float, list[tuple[str, float]]]] = {}
+        """Last candidates per query (by the query's terms object, kept alive here), until
+        the postings change: a batch asks twice, once to find what to embed, once to decide."""
 
     def __len__(self) -> int:
         return len(self._records)
@@ -297,6 +300,7 @@ class StoryIndex:
             self._vectors.add(record.article_id, features.vector)
         if features.terms is not None:
             self._lexical.add(record.article_id, features.terms)
+            self._lexical_memo.clear()
         self._arrival.append((record.seen_ms, record.article_id))
 
     def set_vector(self, article_id: str, vector: Vector) -> None:
@@ -339,6 +343,7 @@ class StoryIndex:
                 del self._stories[record.story_id]
         self._vectors.remove(record.article_id)
         self._lexical.remove(record.article_id)
+        self._lexical_memo.clear()
 
     def exact(self, text_sha256: str) -> Record | None:
         article_id = self._by_sha.get(text_sha256)
@@ -369,14 +374,18 @@ class StoryIndex:
     def lexical_candidates(self, terms: Terms, threshold: float) -> list[Match]:
         """Articles whose TF-IDF cosine with ``terms`` reaches ``threshold``, by id, scored
         with ``lexical_cosine`` (the exact function the decision uses): none is missed."""
-        found: list[Match] = []
+        memo = self._lexical_memo.get(id(terms))
+        if memo is not None and memo[0] is terms and memo[1] == threshold:
+            return [Match(self._records[i], score) for i, score in memo[2]]
+        scored: list[tuple[str, float]] = []
         for article_id in sorted(self._lexical.candidates(terms, threshold)):
-            record = self._records[article_id]
-            if record.features.terms is not None:
-                score = lexical_cosine(terms, record.features.terms)
+            window_terms = self._records[article_id].features.terms
+            if window_terms is not None:
+                score = lexical_cosine(terms, window_terms)
                 if score >= threshold - 1e-12:  # a hair loose: a superset is harmless
-                    found.append(Match(record, score))
-        return found
+                    scored.append((article_id, score))
+        self._lexical_memo[id(terms)] = (terms, threshold, scored)
+        return [Match(self._records[i], score) for i, score in scored]
 
     def cosines(self, vector: Vector, records: list[Record]) -> list[float]:
         """Embedding cosines of ``vector`` with records that have a vector in this index."""

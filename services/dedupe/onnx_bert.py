@@ -177,6 +177,9 @@ class OnnxBert:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads
         options.log_severity_level = 3  # warnings about unused initializers are noise here
+        # Idle pool threads would otherwise spin for work, taking CPU from ingest, store and
+        # Redis on the same cores: a model call is rare (the lexical gate) and batched.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             bert_graph(weights).SerializeToString(), options, providers=["CPUExecutionProvider"]
         )
