@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import random
 import time
@@ -134,6 +135,11 @@ class StageRunner:
     async def start(self) -> None:
         await ensure_group(self.redis, self.stage.input_stream, self.stage.group)
         await self.stage.setup(self.redis)
+        # Everything loaded so far (libraries, the model, a replayed dedupe window) lives as
+        # long as the process: moved out of the collector's reach, a full collection scans only
+        # what came after, instead of pausing every stage for ~100 ms (measured in dedupe).
+        gc.collect()
+        gc.freeze()
         self._tasks.append(asyncio.create_task(self._reclaim_loop(), name="reclaim"))
         if self.settings.metrics_port is not None:
             self._health = await serve_health(self.settings.metrics_port, self.is_ready)
