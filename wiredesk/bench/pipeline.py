@@ -110,6 +110,7 @@ class PhaseResult:
     wall_seconds: float
     latency_ms: dict[str, float | int]
     dedupe_latency_ms: dict[str, float | int]
+    ingest_latency_ms: dict[str, float | int]
     stages: dict[str, dict[str, Any]]
     cpu: dict[str, dict[str, float | None]]
     dead_lettered: int
@@ -126,6 +127,7 @@ class PhaseResult:
             "articles_per_s": round(self.articles_per_s, 1),
             "wall_seconds": round(self.wall_seconds, 3),
             "latency_ms": self.latency_ms,
+            "latency_to_normalized_ms": self.ingest_latency_ms,
             "latency_to_annotated_ms": self.dedupe_latency_ms,
             "stages": self.stages,
             "cpu": self.cpu,
@@ -315,9 +317,11 @@ class PipelineSession:
         self.published += n
         ids = {a.id for a in articles}
         raw_ms = self._ids_to_ms(self.streams.raw, start_ms, ids)
+        normalized_ms = self._ids_to_ms(self.streams.normalized, start_ms, ids)
         annotated_ms = self._ids_to_ms(self.streams.annotated, start_ms, ids)
         stored_ms = self.store.stored_times(ids)
         latencies = [stored_ms[i] - raw_ms[i] for i in stored_ms if i in raw_ms]
+        to_normalized = [float(normalized_ms[i] - raw_ms[i]) for i in normalized_ms if i in raw_ms]
         to_annotated = [float(annotated_ms[i] - raw_ms[i]) for i in annotated_ms if i in raw_ms]
         first = min(raw_ms.values()) if raw_ms else float(start_ms)
         last = max(stored_ms.values()) if stored_ms else first
@@ -335,6 +339,7 @@ class PipelineSession:
             wall_seconds=wall_seconds,
             latency_ms=summarize(latencies),
             dedupe_latency_ms=summarize(to_annotated),
+            ingest_latency_ms=summarize(to_normalized),
             stages=stages,
             cpu=cpu,
             dead_lettered=dead,
