@@ -114,6 +114,17 @@ class Stage(Protocol):
         """Release resources on shutdown."""
 
 
+def freeze_loaded_heap() -> None:
+    """Move everything loaded so far out of the garbage collector's reach.
+
+    What a stage loads at start-up (libraries, the model, a replayed dedupe window) lives as
+    long as the process; left to the collector, every full collection rescans it, pausing the
+    stage for ~100 ms (measured in dedupe; its p99 latency at half load fell from 275 to 79 ms).
+    """
+    gc.collect()
+    gc.freeze()
+
+
 class StageRunner:
     """Feeds a stage, isolates failures, reclaims and dead-letters; the service's control loop."""
 
@@ -135,11 +146,7 @@ class StageRunner:
     async def start(self) -> None:
         await ensure_group(self.redis, self.stage.input_stream, self.stage.group)
         await self.stage.setup(self.redis)
-        # Everything loaded so far (libraries, the model, a replayed dedupe window) lives as
-        # long as the process: moved out of the collector's reach, a full collection scans only
-        # what came after, instead of pausing every stage for ~100 ms (measured in dedupe).
-        gc.collect()
-        gc.freeze()
+        freeze_loaded_heap()
         self._tasks.append(asyncio.create_task(self._reclaim_loop(), name="reclaim"))
         if self.settings.metrics_port is not None:
             self._health = await serve_health(self.settings.metrics_port, self.is_ready)

@@ -16,6 +16,7 @@ articles are real corpus texts, normalized by ingest's own ``normalize``.
 
 from __future__ import annotations
 
+import gc
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -34,6 +35,7 @@ from services.ingest.settings import IngestSettings
 from wiredesk.bench import procfs
 from wiredesk.bench.stats import growth, summarize
 from wiredesk.messages import Article, RawArticle, encode_entry
+from wiredesk.service import freeze_loaded_heap
 from wiredesk.settings import Streams
 from wiredesk.streaming import ensure_group, read_new
 
@@ -170,6 +172,7 @@ async def measure_size(
         rss_before = procfs.rss_bytes(_pid())
         loaded = time.perf_counter()
         await stage.setup(redis)
+        freeze_loaded_heap()  # as the service does after loading its window
         load_s = time.perf_counter() - loaded
         rss_after = procfs.rss_bytes(_pid())
         async with redis.pipeline(transaction=False) as pipe:
@@ -204,6 +207,7 @@ async def measure_size(
         held = len(stage.index)
         await _drop(redis, namespace)
     finally:
+        gc.unfreeze()
         await stage.close()
         await redis.aclose()
     decide_ms = decide_s * 1000 / max(done, 1)
