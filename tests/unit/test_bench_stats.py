@@ -113,8 +113,13 @@ def test_targets_are_reported_not_judged() -> None:
             ]
         },
         "growth": {"growth": {"cost_ratio": 1.2}},
+        "meta": {"semantic_stage": False},
     }
     out = targets(results)
     assert out["end_to_end_vs_limit"]["measured"] == 0.5
+    assert "articles_per_s" not in out  # the 300/s target is for the semantic stage
     assert out["p99_ms_at_50pct"]["measured"] == 20.0
     assert out["dedupe_cost_growth"]["measured"] == 1.2
+    semantic = targets({**results, "meta": {"semantic_stage": True}})
+    assert semantic["articles_per_s"]["measured"] == 9.0
+    assert "end_to_end_vs_limit" not in semantic

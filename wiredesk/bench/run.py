@@ -34,6 +34,7 @@ from typing import Any
 import redis
 from rich.console import Console
 
+from services.dedupe.settings import DedupeSettings
 from wiredesk.bench import procfs
 from wiredesk.bench.corpus import DEFAULT_DEV_SET, CorpusSpec, generate, load_bases
 from wiredesk.bench.report import plot, print_tables, write_json
@@ -207,6 +208,7 @@ def _meta(options: BenchOptions, redis_url: str) -> dict[str, Any]:
         "platform": platform.platform(),
         "redis_version": info.get("redis_version"),
         "load_average_before": procfs.load_average(),
+        "semantic_stage": DedupeSettings().semantic,  # the services inherit this environment
         "caveat": CAVEAT,
     }
 
@@ -391,11 +393,15 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
     """The issue's targets next to what was measured: reported, never asserted."""
     out: dict[str, Any] = {}
     single = next((r for r in results.get("pipeline", []) if r["dedupe_replicas"] == 1), None)
-    if single is not None and single.get("ratio_to_limit") is not None:
-        out["end_to_end_vs_limit"] = {"target": ">= 0.40", "measured": single["ratio_to_limit"]}
-    if single is not None:
+    semantic = results.get("meta", {}).get("semantic_stage", True)
+    if single is not None and single.get("ratio_to_limit") is not None and not semantic:
+        out["end_to_end_vs_limit"] = {
+            "target": ">= 0.40 (without the semantic stage)",
+            "measured": single["ratio_to_limit"],
+        }
+    if single is not None and semantic:
         out["articles_per_s"] = {
-            "target": ">= 300 (with a semantic stage; this cascade has exact + near only)",
+            "target": ">= 300 (with the semantic stage)",
             "measured": single["phase"]["articles_per_s"],
         }
     latency = results.get("latency")
