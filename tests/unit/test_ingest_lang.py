@@ -4,6 +4,7 @@ tokenizer walk gives py3langid's own scores to the bit."""
 from __future__ import annotations
 
 import random
+from typing import TypeVar
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from services.ingest.lang import (
     feature_counts,
     model_digest,
 )
+
+_L = TypeVar("_L", bound=LanguageIdentifier)
 
 
 @pytest.mark.parametrize(
@@ -134,15 +137,7 @@ def test_an_unproven_model_keeps_the_librarys_walk(
     reference: LanguageIdentifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(lang, "PROVEN_MODEL", "some other model")
-    unproven = lang._Identifier(
-        reference.nb_ptc,
-        reference.nb_pc,
-        reference.nb_classes,
-        reference.tk_nextmove,
-        reference.tk_output,
-        norm_probs=True,
-        tk_row=reference.tk_row,
-    )
+    unproven = _built_like(lang._Identifier, reference)
     assert unproven._tables is None
     text = "Die Zentralbank hat am Donnerstag die Zinsen erhöht."
     assert unproven.classify(text) == reference.classify(text)
@@ -150,25 +145,22 @@ def test_an_unproven_model_keeps_the_librarys_walk(
 
 def test_a_language_subset_is_scored_by_the_library(reference: LanguageIdentifier) -> None:
     """set_languages() swaps the weights: the widened copy of the full table must not be used."""
-    subset = lang._Identifier(
-        reference.nb_ptc,
-        reference.nb_pc,
-        reference.nb_classes,
-        reference.tk_nextmove,
-        reference.tk_output,
-        norm_probs=True,
-        tk_row=reference.tk_row,
-    )
-    restricted = LanguageIdentifier(
-        reference.nb_ptc,
-        reference.nb_pc,
-        reference.nb_classes,
-        reference.tk_nextmove,
-        reference.tk_output,
-        norm_probs=True,
-        tk_row=reference.tk_row,
-    )
+    subset = _built_like(lang._Identifier, reference)
+    restricted = _built_like(LanguageIdentifier, reference)
     subset.set_languages(["de", "nl"])
     restricted.set_languages(["de", "nl"])
     text = "The central bank raised interest rates on Thursday."
     assert subset._decide(text).tobytes() == restricted._decide(text).tobytes()
+
+
+def _built_like(kind: type[_L], reference: LanguageIdentifier) -> _L:
+    """A fresh identifier over the reference's model tables."""
+    return kind(
+        reference.nb_ptc,
+        reference.nb_pc,
+        reference.nb_classes,
+        reference.tk_nextmove,
+        reference.tk_output,
+        norm_probs=True,
+        tk_row=reference.tk_row,
+    )
