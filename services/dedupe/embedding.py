@@ -26,6 +26,7 @@ for this use, so no scipy is needed.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import os
@@ -38,7 +39,7 @@ import numpy.typing as npt
 from safetensors.numpy import load_file
 from tokenizers import Encoding, Tokenizer
 
-from services.dedupe.onnx_bert import BertWeights, OnnxBert
+from services.dedupe.onnx_bert import BertWeights, OnnxBert, release_freed_memory
 
 __all__ = ["Backend", "MiniLMEncoder", "default_model_dir"]
 
@@ -204,37 +205,43 @@ class MiniLMEncoder:
         pad_id = self._tokenizer.token_to_id("[PAD]")
         self._pad_id: Final[int] = 0 if pad_id is None else int(pad_id)
 
-        w = load_file(str(path / "model.safetensors"))
-        self._word = np.ascontiguousarray(w["embeddings.word_embeddings.weight"], dtype=np.float32)
-        self._pos = np.ascontiguousarray(
-            w["embeddings.position_embeddings.weight"], dtype=np.float32
-        )
-        # Only segment 0 is ever used for single-sentence encoding.
-        self._type0 = np.ascontiguousarray(
-            w["embeddings.token_type_embeddings.weight"][0], dtype=np.float32
-        )
-        self._emb_ln_g = np.ascontiguousarray(w["embeddings.LayerNorm.weight"], dtype=np.float32)
-        self._emb_ln_b = np.ascontiguousarray(w["embeddings.LayerNorm.bias"], dtype=np.float32)
-        self._layers = [_Layer(w, f"encoder.layer.{i}.") for i in range(n_layers)]
-        self.backend: Final[Backend] = backend
-        self._onnx: OnnxBert | None = None
-        if backend == "onnx":
-            self._onnx = OnnxBert(self.weights(), threads=threads)
-        elif backend != "numpy":
+        if backend not in ("onnx", "numpy"):
             raise ValueError(f"unknown embedding backend {backend!r}")
-
-    def weights(self) -> BertWeights:
-        """The arrays of the forward pass, for another runtime to run the same function."""
-        return BertWeights(
-            word=self._word,
-            position=self._pos,
-            type0=self._type0,
-            embedding_ln_g=self._emb_ln_g,
-            embedding_ln_b=self._emb_ln_b,
-            layers=self._layers,
+        self.backend: Final[Backend] = backend
+        w = load_file(str(path / "model.safetensors"))
+        weights = BertWeights(
+            word=np.ascontiguousarray(w["embeddings.word_embeddings.weight"], dtype=np.float32),
+            position=np.ascontiguousarray(
+                w["embeddings.position_embeddings.weight"], dtype=np.float32
+            ),
+            # Only segment 0 is ever used for single-sentence encoding.
+            type0=np.ascontiguousarray(
+                w["embeddings.token_type_embeddings.weight"][0], dtype=np.float32
+            ),
+            embedding_ln_g=np.ascontiguousarray(w["embeddings.LayerNorm.weight"], dtype=np.float32),
+            embedding_ln_b=np.ascontiguousarray(w["embeddings.LayerNorm.bias"], dtype=np.float32),
+            layers=[_Layer(w, f"encoder.layer.{i}.") for i in range(n_layers)],
             heads=self.heads,
             eps=self.eps,
         )
+        del w
+        self._onnx: OnnxBert | None = None
+        self._weights: BertWeights | None = weights
+        if backend == "onnx":
+            self._onnx = OnnxBert(weights, threads=threads)
+            # The runtime holds its own copy: the numpy arrays and the graph's build buffers
+            # would otherwise stay resident (~170 MB of a replica's ~430 MB).
+            self._weights = None
+            del weights
+            gc.collect()
+            release_freed_memory()
+
+    def weights(self) -> BertWeights:
+        """The arrays of the forward pass, for another runtime to run the same function
+        (kept only by the numpy backend)."""
+        if self._weights is None:
+            raise RuntimeError("the onnx backend keeps no numpy weights")
+        return self._weights
 
     @property
     def dim(self) -> int:
@@ -314,12 +321,13 @@ class MiniLMEncoder:
         """BERT encoder + masked mean pooling + L2 normalisation for one padded batch."""
         b, n = ids.shape
         h, d = self.heads, self.head_dim
-        x = self._word[ids] + self._pos[:n][None, :, :] + self._type0
-        x = _layer_norm(x, self._emb_ln_g, self._emb_ln_b, self.eps)
+        w = self.weights()
+        x = w.word[ids] + w.position[:n][None, :, :] + w.type0
+        x = _layer_norm(x, w.embedding_ln_g, w.embedding_ln_b, self.eps)
         # Additive mask: padded keys get a large negative score before softmax.
         bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
         scale = np.float32(1.0 / np.sqrt(d))
-        for layer in self._layers:
+        for layer in w.layers:
             qkv = x.reshape(b * n, self.hidden) @ layer.qkv_w
             qkv += layer.qkv_b
             # (b, n, 3, h, d) -> (3, b, h, n, d); made contiguous so the batched

@@ -49,3 +49,10 @@ def test_graph_is_a_valid_onnx_model(encoders: tuple[MiniLMEncoder, MiniLMEncode
 def test_unknown_backend_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown embedding backend"):
         MiniLMEncoder(backend="torch")  # type: ignore[arg-type]
+
+
+def test_the_onnx_backend_releases_the_numpy_weights(
+    encoders: tuple[MiniLMEncoder, MiniLMEncoder],
+) -> None:
+    with pytest.raises(RuntimeError, match="keeps no numpy weights"):
+        encoders[1].weights()
