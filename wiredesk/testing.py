@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import redis
@@ -253,6 +254,7 @@ def redis_container(
     image: str = REDIS_IMAGE,
     appendonly: bool = True,
     password: str | None = None,
+    tls_dir: Path | None = None,
     build_if_missing: bool = True,
     timeout: float = 60,
 ) -> Iterator[RedisHandle]:
@@ -262,6 +264,10 @@ def redis_container(
     settings: ``maxmemory-policy noeviction`` and, unless ``appendonly=False``, AOF with
     ``appendfsync everysec``. Data lives on the image's /data volume (not the container's
     copy-on-write layer, which is slow on some storage drivers).
+
+    ``tls_dir``: a directory with ``ca.crt``, ``server.crt`` and ``server.key`` (readable by
+    the container's ``redis`` user); Redis then speaks TLS only, and the URL is
+    ``rediss://...?ssl_cert_reqs=required&ssl_ca_certs=<tls_dir>/ca.crt``.
     """
     from testcontainers.core.container import DockerContainer
 
@@ -283,7 +289,13 @@ def redis_container(
         "--protected-mode",
         "no",
     ]
+    if tls_dir is not None:
+        command += ["--port", "0", "--tls-port", "6379", "--tls-auth-clients", "no"]
+        command += ["--tls-ca-cert-file", "/tls/ca.crt", "--tls-cert-file", "/tls/server.crt"]
+        command += ["--tls-key-file", "/tls/server.key"]
     container = DockerContainer(image).with_exposed_ports(6379).with_command(command)
+    if tls_dir is not None:
+        container = container.with_volume_mapping(str(tls_dir.resolve()), "/tls", "ro")
     if password:
         container = container.with_env("REDIS_PASSWORD", password)
     container.start()
@@ -292,6 +304,9 @@ def redis_container(
         port = int(container.get_exposed_port(6379))
         auth = f":{password}@" if password else ""
         url = f"redis://{auth}{host}:{port}/0"
+        if tls_dir is not None:
+            ca = quote(str((tls_dir / "ca.crt").resolve()))
+            url = f"rediss://{auth}{host}:{port}/0?ssl_cert_reqs=required&ssl_ca_certs={ca}"
         _wait_for_ping(url, timeout)
         yield RedisHandle(url=url, host=host, port=port, container_id=container.get_container_id())
     finally:
