@@ -81,6 +81,7 @@ DLQ = STREAMS.dlq
 
 APP_IMAGE = os.environ.get("WIREDESK_IMAGE", "wiredesk:latest")
 REDIS_IMAGE = os.environ.get("WIREDESK_REDIS_IMAGE", "wiredesk-redis:latest")
+POSTGRES_IMAGE = os.environ.get("WIREDESK_POSTGRES_IMAGE", "wiredesk-postgres:latest")
 BASE_IMAGE = "debian:bookworm-slim"
 
 # Root CAs that the host trusts on top of the public ones (Debian/Ubuntu layout). Passed to image
@@ -198,7 +199,8 @@ def ensure_images(
         raise DockerUnavailableError(reason)
     root = source_dir()
     targets = list(services) if services else ["redis", "ingest"]  # ingest builds the app image
-    images = {REDIS_IMAGE if name == "redis" else APP_IMAGE for name in targets}
+    own_image = {"redis": REDIS_IMAGE, "postgres": POSTGRES_IMAGE}
+    images = {own_image.get(name, APP_IMAGE) for name in targets}
     if not rebuild and all(image_exists(image) for image in images):
         return
     if set(targets) <= _BUILT:  # once per process: a test session builds once, not per stack
@@ -210,10 +212,11 @@ def ensure_images(
                 f"`sudo {root / 'docker' / 'make-base-image.sh'}` once (debootstrap needs root)"
             )
         _run(["bash", str(root / "docker" / "make-base-image.sh")], timeout=timeout, cwd=root)
+    profiles = {"COMPOSE_PROFILES": "postgres"} if "postgres" in targets else {}
     _run(
         [*compose_command(), "build", *targets],
         timeout=timeout,
-        env=build_env(),
+        env={**build_env(), **profiles},
         cwd=root,
     )
     _BUILT.update(targets)
