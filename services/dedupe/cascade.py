@@ -34,6 +34,9 @@ from services.dedupe.index import Match, StoryIndex
 from services.dedupe.minhash import jaccard
 from wiredesk.messages import Method
 
+CANONICAL_MEMBERS = 64
+"""How many of a story's earliest members the canonical is chosen among."""
+
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
@@ -191,23 +194,23 @@ def canonical(members: list[tuple[str, Features]]) -> str:
     embeddings had to embed every member of every story of three or more, which was most of
     the model's work on a stream of copies (660 of 1,500 benchmark articles), for copies whose
     embeddings are near-identical anyway. The sum of cosines to all others is computed against
-    the members' summed vector, so a story of any size costs one pass over its terms.
+    the members' summed vector: one pass over the terms of the story's first
+    ``CANONICAL_MEMBERS`` members (the wire original and its first copies arrive first; a
+    syndicated story with thousands of copies would otherwise cost milliseconds per copy).
     """
+    members = members[:CANONICAL_MEMBERS]
     wire = [i for i, (_, f) in enumerate(members) if f.wire_copy]
     eligible = wire or list(range(len(members)))
-    if len(eligible) == 1 or len(members) <= 2:
-        return members[eligible[0]][0]
-    terms = [f.terms for _, f in members]
-    if any(t is None for t in terms):
+    terms = [f.terms for _, f in members if f.terms is not None]
+    if len(eligible) == 1 or len(members) <= 2 or len(terms) < len(members):
         return members[eligible[0]][0]
     total: dict[int, float] = {}
     for vector in terms:
-        for term, weight in (vector or {}).items():
+        for term, weight in vector.items():
             total[term] = total.get(term, 0.0) + weight
     best_index, best_score = eligible[0], float("-inf")
     for i in eligible:
-        own = terms[i] or {}
-        score = sum(w * (total[t] - w) for t, w in own.items())  # cosine to every other member
+        score = sum(w * (total[t] - w) for t, w in terms[i].items())  # cosine to all others
         if score > best_score + 1e-9:
             best_index, best_score = i, score
     return members[best_index][0]

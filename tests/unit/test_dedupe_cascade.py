@@ -183,3 +183,12 @@ def test_canonical_needs_no_embeddings() -> None:
     central = Features("2", HASHER.signature("b"), None, {1: 0.6, 2: 0.8})
     copy_b = Features("3", HASHER.signature("c"), None, {2: 0.6, 3: 0.8})
     assert canonical([("a", copy_a), ("central", central), ("b", copy_b)]) == "central"
+
+
+def test_canonical_is_chosen_among_the_earliest_members_only() -> None:
+    early = [
+        (f"m{n}", Features(str(n), HASHER.signature(str(n)), None, {1: 1.0})) for n in range(64)
+    ]
+    late_wire = ("late", Features("x", HASHER.signature("x"), None, {1: 1.0}, wire_copy=True))
+    assert canonical([*early, late_wire]) == "m0"  # the 65th member is not considered
+    assert canonical([*early[:10], late_wire]) == "late"
