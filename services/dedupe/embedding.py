@@ -1,4 +1,4 @@
-"""all-MiniLM-L6-v2 sentence embeddings with numpy only (no torch, no network).
+"""all-MiniLM-L6-v2 sentence embeddings without torch or network: numpy here, ONNX Runtime fast.
 
 Why this module exists
 ----------------------
