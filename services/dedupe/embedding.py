@@ -1,4 +1,4 @@
-"""all-MiniLM-L6-v2 sentence embeddings without torch or network: numpy here, ONNX Runtime fast.
+"""all-MiniLM-L6-v2 sentence embeddings without torch or network (numpy, or ONNX Runtime).
 
 Why this module exists
 ----------------------
