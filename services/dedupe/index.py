@@ -104,7 +104,11 @@ class _Block:
         max_norm: float,
     ) -> None:
         order = np.argsort(terms, kind="stable")  # timsort: linear on two merged sorted runs
-        self.terms, first = np.unique(terms[order], return_index=True)
+        ordered = terms[order]
+        # Run starts of the sorted terms, without np.unique's second sort (merges of large
+        # blocks run in the decision path: their time is added to some articles' latency).
+        first = np.flatnonzero(np.concatenate(([ordered.size > 0], ordered[1:] != ordered[:-1])))
+        self.terms = ordered[first]
         self.starts = np.append(first, terms.size).astype(np.int64)
         self.rows = rows[order]
         self.weights = weights[order]

@@ -53,3 +53,11 @@ def _features(featurizer: Featurizer, text: str) -> features_module.Features:
     return features_module.Features(
         "sha", featurizer.hasher.signature(text), None, featurizer.terms(text)
     )
+
+
+def test_articles_without_terms_are_indexed_and_never_candidates() -> None:
+    index = StoryIndex(bands=32)
+    empty = features_module.Features("e", MinHasher(128).signature(""), None, {})
+    index.add(Record("empty", "empty", empty, 0))
+    index.freeze()
+    assert index.lexical_candidates({1: 1.0}, 0.2) == []
