@@ -11,6 +11,7 @@ from dataclasses import replace
 from redis.asyncio import Redis
 
 from services.dedupe.cascade import (
+    CANONICAL_MEMBERS,
     NeedVectors,
     Thresholds,
     Verdict,
@@ -240,10 +241,12 @@ class DedupeStage:
 
     @staticmethod
     def _canonical(verdict: Verdict, indexes: list[StoryIndex]) -> str:
-        """The story's canonical member, over its members in the window and the batch."""
+        """The story's canonical member, over its earliest members in the window and the
+        batch (only those are candidates: gathering a huge story's every member would cost
+        what ``CANONICAL_MEMBERS`` saves)."""
         members: list[tuple[str, Features]] = []
         for index in indexes:
-            for article_id in index.members(verdict.story_id):
+            for article_id in index.members(verdict.story_id, CANONICAL_MEMBERS - len(members)):
                 record = index.get(article_id)
                 if record is not None:
                     members.append((article_id, record.features))

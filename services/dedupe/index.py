@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from dataclasses import dataclass, replace
+from itertools import islice
 
 import numpy as np
 import numpy.typing as npt
@@ -288,8 +289,9 @@ class StoryIndex:
     def get(self, article_id: str) -> Record | None:
         return self._records.get(article_id)
 
-    def members(self, story_id: str) -> list[str]:
-        return list(self._stories.get(story_id, ()))
+    def members(self, story_id: str, limit: int | None = None) -> list[str]:
+        """The story's articles in this index, in arrival order (the first ``limit``)."""
+        return list(islice(self._stories.get(story_id, ()), limit))
 
     def add(self, record: Record) -> None:
         if record.article_id in self._records:
