@@ -76,92 +76,16 @@ SPELLING_VARIANTS: tuple[tuple[str, str], ...] = (
 SOURCES = ("wire-a", "wire-b", "daily-c", "portal-d", "herald-e", "times-f", "post-g")
 
 _WORD = re.compile(r"[^\W_]+")
-#: Words a collage keeps: grammar, not content (the words that make stories different).
-_FUNCTION_WORDS = frozenset(
-    {
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "also",
-        "although",
-        "among",
-        "another",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "could",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "even",
-        "ever",
-        "every",
-        "from",
-        "further",
-        "have",
-        "having",
-        "here",
-        "however",
-        "into",
-        "just",
-        "many",
-        "more",
-        "most",
-        "much",
-        "must",
-        "never",
-        "only",
-        "other",
-        "over",
-        "said",
-        "same",
-        "says",
-        "should",
-        "since",
-        "some",
-        "such",
-        "than",
-        "that",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "under",
-        "until",
-        "upon",
-        "very",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "whom",
-        "whose",
-        "will",
-        "with",
-        "within",
-        "without",
-        "would",
-        "year",
-        "years",
-        "your",
-    }
+_KEPT_WORDS = (
+    "about above after again against also although among another because been before being "
+    "below between both but could does doing down during each even ever every from further "
+    "have having here however into just many more most much must never only other over said "
+    "same says should since some such than that their them then there these they this those "
+    "through under until upon very were what when where which while whom whose will with "
+    "within without would year years your"
 )
+#: Words a collage keeps: grammar, not content (the words that make stories different).
+_FUNCTION_WORDS = frozenset(_KEPT_WORDS.split())
 
 _SENTENCE_END = re.compile(r"([.!?][\"”’)]?)\s+(?=[A-Z“\"‘(])")
 
