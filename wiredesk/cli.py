@@ -572,7 +572,7 @@ def dlq_replay(
     ] = False,
 ) -> None:
     """Re-add original payloads to their source streams and delete the letters (atomic, once)."""
-    from services.api.dlq import read_letters, replay
+    from services.api.dlq import read_letters, refused, replay
 
     if reason is None and not entry_id and not all_letters:
         err.print("[red]say which letters:[/] --reason R, --id ID or --all")
@@ -580,6 +580,8 @@ def dlq_replay(
     client, settings = _redis()
     letters = read_letters(client, settings.streams.dlq, reason=reason, ids=entry_id or ())
     added = replay(client, settings.streams.dlq, letters)
+    for letter_id, why in refused(letters):
+        err.print(f"[yellow]not replayed[/] {escape(letter_id)}: {escape(why)}")
     console.print(f"replayed {len(added)} of {len(letters)} dead letters")
 
 
