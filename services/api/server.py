@@ -8,6 +8,7 @@ from types import FrameType
 import uvicorn
 
 from services.api.app import create_app
+from services.api.guards import REQUEST_HEAD_LIMIT
 from services.api.settings import ApiSettings
 from services.store.db import open_store
 from wiredesk.observability import configure_logging
@@ -38,6 +39,8 @@ def serve(settings: ApiSettings | None = None) -> None:
             port=settings.api_port,
             log_config=None,  # keep wiredesk's structured logging
             access_log=False,
+            # Long request heads reach RequestLineLimit (a 414) instead of a reset connection.
+            h11_max_incomplete_event_size=REQUEST_HEAD_LIMIT,
         )
         _Server(config).run()
     finally:
