@@ -33,7 +33,10 @@ _CONSUME = (
 )
 _PRODUCE = ("+xadd",)
 _SCRIPTS = ("+eval", "+evalsha", "+script|load", "+script|exists")
-_STATE = ("+get", "+set", "+hset", "+hget", "+hdel", "+expire", "+exists", "+del")
+# No DEL/UNLINK, no XDEL: no stage deletes a key or an entry (the dead-letter stream is bounded
+# by the stages' XADD itself, wiredesk.deadletter), so a compromised stage cannot erase the
+# dead letters or another stage's state that way.
+_STATE = ("+get", "+set", "+hset", "+hget", "+hdel", "+expire", "+exists")
 _READ_ONLY = ("+xrange", "+xrevrange", "+xread", "+xinfo", "+xlen", "+exists", "+get")
 
 
@@ -70,12 +73,34 @@ def service_rules(settings: WiredeskSettings) -> dict[str, list[str]]:
     }
 
 
-def setuser_commands(settings: WiredeskSettings, passwords: dict[str, str]) -> list[list[str]]:
-    """``ACL SETUSER`` argument lists; ``reset`` first, so applying them twice is harmless."""
+def default_user_command(password: str | None) -> list[str]:
+    """The ``default`` user (what an unauthenticated connection is) given a password, or
+    switched off when there is none: with every command and no password, it would undo the
+    whole point of the service users. Switch it off only with another admin user in place
+    (an operator's own), or give it a password (``WIREDESK_ACL_PASSWORD_DEFAULT``)."""
+    if password:
+        return ["ACL", "SETUSER", "default", "on", "resetpass", f">{password}"]
+    return ["ACL", "SETUSER", "default", "off"]
+
+
+def setuser_commands(
+    settings: WiredeskSettings,
+    passwords: dict[str, str],
+    *,
+    default_password: str | None = None,
+    lock_default: bool = False,
+) -> list[list[str]]:
+    """``ACL SETUSER`` argument lists; ``reset`` first, so applying them twice is harmless.
+
+    ``lock_default`` appends :func:`default_user_command` (last, so the lines before it can
+    still be applied over a default connection).
+    """
     commands = []
     for user, rules in service_rules(settings).items():
         password = passwords.get(user)
         if not password:
             continue
         commands.append(["ACL", "SETUSER", user, "reset", "on", f">{password}", *rules])
+    if lock_default and commands:
+        commands.append(default_user_command(default_password))
     return commands

@@ -214,6 +214,13 @@ def acl(
     aclfile: Annotated[
         bool, typer.Option(help="print aclfile lines instead of ACL SETUSER")
     ] = False,
+    lock_default: Annotated[
+        bool,
+        typer.Option(
+            help="also give the 'default' user PREFIXDEFAULT's password, or switch it off "
+            "when that is unset (keep an admin user of your own first)"
+        ),
+    ] = True,
 ) -> None:
     """Least-privilege Redis users per service (ingest, dedupe, store, producer, reader).
 
@@ -227,7 +234,12 @@ def acl(
 
     users = ("ingest", "dedupe", "store", "producer", "reader")
     passwords = {u: os.environ.get(f"{password_prefix}{u.upper()}", "") for u in users}
-    commands = setuser_commands(WiredeskSettings(), passwords)
+    commands = setuser_commands(
+        WiredeskSettings(),
+        passwords,
+        default_password=os.environ.get(f"{password_prefix}DEFAULT") or None,
+        lock_default=lock_default,
+    )
     if not commands:
         err.print(f"[red]no passwords:[/] set {password_prefix}INGEST, ... for the users to create")
         raise typer.Exit(2)

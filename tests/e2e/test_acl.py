@@ -88,3 +88,100 @@ def test_each_user_is_refused_outside_its_streams(
     finally:
         for client in (ingest, reader, producer):
             client.close()
+
+
+def _matrix(settings: WiredeskSettings) -> list[tuple[str, str, tuple[object, ...], bool]]:
+    """(user, what, command, allowed) for every user: the doors that must stay shut, and the
+    ones each service needs, so a rule that is too tight fails here too."""
+    s, key = settings.streams, settings.key
+    seen = f"{key('seen', 'raw')}:x"
+    return [
+        ("ingest", "XADD its output", ("XADD", s.normalized, "*", "data", "{}"), True),
+        ("ingest", "XLEN the DLQ", ("XLEN", s.dlq), True),
+        ("ingest", "SET its seen key", ("SET", seen, "1"), True),
+        ("ingest", "XADD annotated", ("XADD", s.annotated, "*", "data", "{}"), False),
+        ("ingest", "DEL the DLQ", ("DEL", s.dlq), False),
+        ("ingest", "XDEL the DLQ", ("XDEL", s.dlq, "1-0"), False),
+        ("ingest", "DEL its input", ("DEL", s.raw), False),
+        ("ingest", "read unique", ("XRANGE", s.unique, "-", "+"), False),
+        ("ingest", "SET dedupe state", ("SET", key("dedupe", "head"), "0-0"), False),
+        ("ingest", "FLUSHALL", ("FLUSHALL",), False),
+        ("ingest", "CONFIG GET", ("CONFIG", "GET", "*"), False),
+        ("ingest", "KEYS", ("KEYS", "*"), False),
+        ("dedupe", "XADD annotated", ("XADD", s.annotated, "*", "data", "{}"), True),
+        ("dedupe", "SET a seen key", ("SET", seen, "1"), False),
+        ("dedupe", "XADD raw", ("XADD", s.raw, "*", "data", "{}"), False),
+        ("dedupe", "DEL the DLQ", ("DEL", s.dlq), False),
+        ("dedupe", "DEL its log", ("DEL", key("dedupe", "log")), False),
+        ("dedupe", "SHUTDOWN", ("SHUTDOWN",), False),
+        ("store", "XLEN annotated", ("XLEN", s.annotated), True),
+        ("store", "XADD unique", ("XADD", s.unique, "*", "data", "{}"), False),
+        ("store", "read normalized", ("XRANGE", s.normalized, "-", "+"), False),
+        ("store", "SET a seen key", ("SET", seen, "1"), False),
+        ("store", "DEL the DLQ", ("DEL", s.dlq), False),
+        ("store", "MODULE LIST", ("MODULE", "LIST"), False),
+        ("producer", "XADD raw", ("XADD", s.raw, "*", "data", "{}"), True),
+        ("producer", "XTRIM raw", ("XTRIM", s.raw, "MAXLEN", "0"), False),
+        ("producer", "XRANGE raw", ("XRANGE", s.raw, "-", "+"), False),
+        ("producer", "XADD normalized", ("XADD", s.normalized, "*", "data", "{}"), False),
+        ("producer", "SET a seen key", ("SET", seen, "1"), False),
+        ("producer", "XGROUP CREATE", ("XGROUP", "CREATE", s.raw, "g", "0"), False),
+        ("reader", "XLEN unique", ("XLEN", s.unique), True),
+        ("reader", "XADD raw", ("XADD", s.raw, "*", "data", "{}"), False),
+        ("reader", "XTRIM dlq", ("XTRIM", s.dlq, "MAXLEN", "0"), False),
+        ("reader", "XREADGROUP", ("XREADGROUP", "GROUP", "g", "c", "STREAMS", s.raw, ">"), False),
+        ("reader", "SET a seen key", ("SET", seen, "1"), False),
+        ("reader", "EVAL", ("EVAL", "return 1", "0"), False),
+    ]
+
+
+def test_each_user_may_do_what_it_needs_and_nothing_on_the_forbidden_list(
+    acl_users: None, settings: WiredeskSettings
+) -> None:
+    clients = {u: redis.Redis.from_url(user_url(settings.redis_url, u)) for u in USERS}
+    wrong: list[str] = []
+    try:
+        for user, what, command, allowed in _matrix(settings):
+            try:
+                clients[user].execute_command(*command)
+                refused = False
+            except redis.exceptions.NoPermissionError:
+                refused = True
+            except redis.exceptions.ResponseError as exc:  # allowed, but e.g. no such group
+                refused = "NOPERM" in str(exc)
+            if refused == allowed:
+                wrong.append(f"{user}: {what} {'refused' if refused else 'allowed'}")
+    finally:
+        for client in clients.values():
+            client.close()
+    assert not wrong, wrong
+
+
+def test_the_default_user_is_switched_off_or_given_a_password(
+    settings: WiredeskSettings,
+) -> None:
+    """On a private server: after the rendered commands, an unauthenticated connection can
+    do nothing, and the services' users still work."""
+    from wiredesk.embedded import EmbeddedRedis
+
+    with EmbeddedRedis() as server:
+        private = settings.model_copy(update={"redis_url": server.url})
+        admin = redis.Redis.from_url(server.url)
+        commands_off = setuser_commands(private, {"ingest": "x"}, lock_default=True)
+        assert commands_off[-1] == ["ACL", "SETUSER", "default", "off"]
+        commands = setuser_commands(
+            private,
+            {u: f"{u}-secret" for u in USERS},
+            default_password="admin-secret",
+            lock_default=True,
+        )
+        for command in commands:
+            admin.execute_command(*command)
+        admin.close()
+        anonymous = redis.Redis.from_url(server.url)
+        with pytest.raises(redis.exceptions.AuthenticationError):
+            anonymous.ping()
+        anonymous.close()
+        ingest = redis.Redis.from_url(user_url(server.url, "ingest"))
+        assert ingest.xadd(private.streams.normalized, {"data": "{}"})
+        ingest.close()
