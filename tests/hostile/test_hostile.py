@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -22,19 +24,23 @@ CASES = all_cases()
 MAX_WAIT_S = float(os.environ.get("WIREDESK_HOSTILE_MAX_WAIT_S", "3"))
 
 
+@dataclass
+class Run:
+    outcomes: dict[str, Outcome]
+    exit_codes: dict[str, list[int | None]]
+    info: dict[str, Any]
+
+
 @pytest.fixture(scope="module")
-def outcomes(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+def run(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Run:
     tmp = tmp_path_factory.mktemp("hostile")
     results, services, info = asyncio.run(run_cases(CASES, redis_url=redis_url, tmp=tmp))
-    codes = services.stop()
-    assert codes == {s: [0] for s in ("ingest", "dedupe", "store")}, codes
-    assert all(n == 0 for n in info["pending"].values()), f"left pending: {info}"
-    return results
+    return Run(results, services.stop(), info)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_case(case: Case, outcomes: dict[str, Outcome]) -> None:
-    got = outcomes[case.name]
+def test_case(case: Case, run: Run) -> None:
+    got = run.outcomes[case.name]
     assert got.got == case.expect, f"{case.name}: got {got.got} {got.reason} {got.error}"
     if case.expect == "dlq":
         assert got.reason == case.reason, f"{case.name}: reason {got.reason}: {got.error}"
@@ -43,3 +49,8 @@ def test_case(case: Case, outcomes: dict[str, Outcome]) -> None:
     assert got.outcome_s < MAX_WAIT_S, f"{case.name}: outcome after {got.outcome_s:.2f}s"
     assert got.probe_wait_s is not None, f"{case.name}: the valid article behind it never came"
     assert got.probe_wait_s < MAX_WAIT_S, f"{case.name}: probe waited {got.probe_wait_s:.2f}s"
+
+
+def test_nothing_left_pending_and_every_service_exits_cleanly(run: Run) -> None:
+    assert run.exit_codes == {s: [0] for s in ("ingest", "dedupe", "store")}, run.exit_codes
+    assert all(n == 0 for n in run.info["pending"].values()), f"left pending: {run.info}"
