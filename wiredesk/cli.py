@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -19,6 +18,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+
+from wiredesk.safeconsole import SafeConsole
 
 if TYPE_CHECKING:
     import redis
@@ -35,8 +36,9 @@ app = typer.Typer(
 # Article text, titles and errors are data from outside: never interpret them as rich markup
 # (a title "[link=http://evil]..." must print as written). Our own colours go through `err`,
 # whose interpolated values are escaped.
-console = Console(markup=False, emoji=False, highlight=False)
-err = Console(stderr=True)
+# SafeConsole also strips terminal control sequences from everything it renders.
+console = SafeConsole(markup=False, emoji=False, highlight=False)
+err = SafeConsole(stderr=True)
 
 SERVICE_HELP = (
     "ingest (normalize raw articles), dedupe (group copies into stories), store (SQL), "
