@@ -40,8 +40,75 @@ _STATE = ("+get", "+set", "+hset", "+hget", "+hdel", "+expire", "+exists")
 _READ_ONLY = ("+xrange", "+xrevrange", "+xread", "+xinfo", "+xlen", "+exists", "+get")
 
 
-def service_rules(settings: WiredeskSettings) -> dict[str, list[str]]:
-    """User name -> ACL rules (without ``on`` and the password)."""
+def _selector(keys: list[str], commands: tuple[str, ...]) -> str:
+    return "(" + " ".join([*(f"~{k}" for k in keys), *commands]) + ")"
+
+
+def selector_rules(settings: WiredeskSettings) -> dict[str, list[str]]:
+    """Redis >= 7 rules: each key pattern gets only the commands the service runs on it.
+
+    The root permissions hold the connection commands and the scripts (EVAL must reach every
+    key a script is passed); inside a script each command is checked against the selectors
+    again, so a script cannot do on a key what the user could not. What this closes, compared
+    with :func:`service_rules`: a stage can only ``XADD`` (and ``XLEN``) its output streams and
+    the dead-letter stream (no XTRIM, XGROUP CREATE, reads), ingest's seen keys take only
+    GET/SET/EXISTS, the error hashes only their hash commands. What it cannot close: ``XADD``
+    with ``MAXLEN`` trims, so a compromised stage can still shorten a stream it writes.
+    """
+    s, key = settings.streams, settings.key
+    consume = (*_CONSUME, "+exists")
+    add = ("+xadd", "+xlen")
+    errors = ("+hset", "+hget", "+hdel", "+expire")
+    root = (*_CONNECT, *_SCRIPTS)
+    seen = f"{key('seen', 'raw')}:*"
+    return {
+        "ingest": [
+            *root,
+            *(f"~{k}" for k in (s.raw, s.normalized, s.dlq, seen, key("errors", "ingest"))),
+            _selector([s.raw], consume),
+            _selector([s.normalized, s.dlq], add),
+            _selector([seen], ("+get", "+set", "+exists")),
+            _selector([key("errors", "ingest")], errors),
+        ],
+        "dedupe": [
+            *root,
+            *(
+                f"~{k}"
+                for k in (
+                    s.normalized,
+                    s.annotated,
+                    s.unique,
+                    s.dlq,
+                    f"{key('dedupe')}:*",
+                    key("errors", "dedupe"),
+                )
+            ),
+            _selector([s.normalized], consume),
+            _selector([s.annotated, s.unique, s.dlq], add),
+            _selector(
+                [f"{key('dedupe')}:*"],
+                ("+xadd", "+xrange", "+xrevrange", "+xtrim", "+xlen", "+get", "+set", "+exists"),
+            ),
+            _selector([key("errors", "dedupe")], errors),
+        ],
+        "store": [
+            *root,
+            *(f"~{k}" for k in (s.annotated, s.dlq, key("errors", "store"))),
+            _selector([s.annotated], consume),
+            _selector([s.dlq], add),
+            _selector([key("errors", "store")], errors),
+        ],
+        "producer": [*_CONNECT, *_PRODUCE, f"~{s.raw}"],
+        "reader": [*_CONNECT, *_READ_ONLY, *(f"~{stream}" for stream in s.model_dump().values())],
+    }
+
+
+def service_rules(settings: WiredeskSettings, *, selectors: bool = False) -> dict[str, list[str]]:
+    """User name -> ACL rules (without ``on`` and the password); ``selectors`` for Redis >= 7
+    (:func:`selector_rules`), else rules that Redis 6.2 understands (commands and keys granted
+    independently)."""
+    if selectors:
+        return selector_rules(settings)
     s, key = settings.streams, settings.key
     stage = (*_CONNECT, *_CONSUME, *_PRODUCE, *_SCRIPTS, *_STATE)
     return {
@@ -89,6 +156,7 @@ def setuser_commands(
     *,
     default_password: str | None = None,
     lock_default: bool = False,
+    selectors: bool = False,
 ) -> list[list[str]]:
     """``ACL SETUSER`` argument lists; ``reset`` first, so applying them twice is harmless.
 
@@ -96,7 +164,7 @@ def setuser_commands(
     still be applied over a default connection).
     """
     commands = []
-    for user, rules in service_rules(settings).items():
+    for user, rules in service_rules(settings, selectors=selectors).items():
         password = passwords.get(user)
         if not password:
             continue

@@ -223,6 +223,14 @@ def acl(
             "when that is unset (keep an admin user of your own first)"
         ),
     ] = True,
+    redis7: Annotated[
+        bool,
+        typer.Option(
+            "--redis7/--redis6",
+            help="Redis >= 7 selectors: each key only the commands used on it (the default; "
+            "--redis6 for Redis 6.2, which grants commands and keys independently)",
+        ),
+    ] = True,
 ) -> None:
     """Least-privilege Redis users per service (ingest, dedupe, store, producer, reader).
 
@@ -241,6 +249,7 @@ def acl(
         passwords,
         default_password=os.environ.get(f"{password_prefix}DEFAULT") or None,
         lock_default=lock_default,
+        selectors=redis7,
     )
     if not commands:
         err.print(f"[red]no passwords:[/] set {password_prefix}INGEST, ... for the users to create")
