@@ -5,8 +5,9 @@ of them a 50 MB payload): a producer could fill Redis through it. Now every lett
 :data:`DEAD_LETTER_SCRIPT`, which acks the input entry and adds the letter in one atomic step
 (like :data:`wiredesk.streaming.COMMIT_SCRIPT`) and bounds the stream as it adds:
 
-- by age: ``XADD ... MINID ~ <now - retention>`` drops letters older than
-  ``WIREDESK_DLQ_RETENTION_S`` (default 7 days) whole macro-nodes at a time;
+- by age: ``XADD ... MINID = <now - retention>`` drops letters older than
+  ``WIREDESK_DLQ_RETENTION_S`` (default 7 days), exactly (dead letters are few, so the exact
+  trim costs little and keeps the bound what the setting says);
 - by count: once the stream holds ``WIREDESK_DLQ_MAX_LEN`` letters, ``XADD ... MAXLEN =`` keeps
   it at that many (the oldest go first);
 - by size: a payload past ``WIREDESK_DLQ_MAX_PAYLOAD_BYTES`` is stored truncated, with the
@@ -36,7 +37,7 @@ local args = {KEYS[2]}
 if redis.call('XLEN', KEYS[2]) >= cap then
   table.insert(args, 'MAXLEN'); table.insert(args, '='); table.insert(args, cap)
 elseif ARGV[4] ~= '' then
-  table.insert(args, 'MINID'); table.insert(args, '~'); table.insert(args, ARGV[4])
+  table.insert(args, 'MINID'); table.insert(args, '='); table.insert(args, ARGV[4])
 end
 table.insert(args, '*')
 for j = 5, #ARGV do table.insert(args, ARGV[j]) end

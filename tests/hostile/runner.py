@@ -25,6 +25,7 @@ from wiredesk.messages import DeadLetter, decode_entry
 from wiredesk.settings import Streams
 
 CASE_TIMEOUT_S = 8.0
+DLQ_MAX_PAYLOAD_BYTES = 4096
 
 
 @dataclass
@@ -36,6 +37,8 @@ class Outcome:
     outcome_s: float = 0.0
     probe_wait_s: float | None = None
     stored_ok: bool | None = None
+    letter_bytes: int = 0  # size of the dead-letter entry (bounded by the payload limit)
+    letter_truncated: bool = False
 
 
 def service_env(redis_url: str, namespace: str, db_path: Path) -> dict[str, str]:
@@ -48,7 +51,7 @@ def service_env(redis_url: str, namespace: str, db_path: Path) -> dict[str, str]
         "WIREDESK_SEMANTIC": "false",
         "WIREDESK_MAX_MESSAGE_BYTES": str(MAX_MESSAGE_BYTES),
         "WIREDESK_MAX_BODY_CHARS": str(MAX_BODY_CHARS),
-        "WIREDESK_DLQ_MAX_PAYLOAD_BYTES": "4096",
+        "WIREDESK_DLQ_MAX_PAYLOAD_BYTES": str(DLQ_MAX_PAYLOAD_BYTES),
         "WIREDESK_LOG_LEVEL": "WARNING",
         **Streams().prefixed(namespace).env(),
     }
@@ -92,6 +95,8 @@ async def run_cases(
                     for _, fields in letters:
                         letter = decode_entry(fields, DeadLetter, max_bytes=10**8)
                         if letter.source_id == bad and letter.source_stream == stream:
+                            outcome.letter_bytes = sum(len(v) for v in fields.values())
+                            outcome.letter_truncated = letter.truncated
                             outcome.got, outcome.reason = "dlq", letter.reason
                             outcome.error = letter.error[:200]
                             outcome.outcome_s = time.monotonic() - start

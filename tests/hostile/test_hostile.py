@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.hostile.cases import Case, all_cases
-from tests.hostile.runner import Outcome, run_cases
+from tests.hostile.runner import DLQ_MAX_PAYLOAD_BYTES, Outcome, run_cases
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -44,6 +44,10 @@ def test_case(case: Case, run: Run) -> None:
     assert got.got == case.expect, f"{case.name}: got {got.got} {got.reason} {got.error}"
     if case.expect == "dlq":
         assert got.reason == case.reason, f"{case.name}: reason {got.reason}: {got.error}"
+        # whatever the payload, the letter is bounded (payload head + metadata)
+        assert got.letter_bytes < 4 * DLQ_MAX_PAYLOAD_BYTES, f"{case.name}: {got.letter_bytes} B"
+        too_big = len(case.fields.get(b"data", b"")) > DLQ_MAX_PAYLOAD_BYTES
+        assert got.letter_truncated == too_big, case.name
     if case.expect == "stored":
         assert got.stored_ok, f"{case.name}: stored, but not as expected"
     assert got.outcome_s < MAX_WAIT_S, f"{case.name}: outcome after {got.outcome_s:.2f}s"

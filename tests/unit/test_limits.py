@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from wiredesk.limits import check_date, strip_controls
-from wiredesk.messages import AnnotatedArticle, Article, DeadLetter, RawArticle
+from wiredesk.messages import AnnotatedArticle, Article, DeadLetter, MalformedMessage, RawArticle
 
 
 @pytest.mark.parametrize(
@@ -148,3 +148,26 @@ def test_dead_letters_keep_a_truncated_head_with_size_and_hash() -> None:
         max_payload_bytes=1024,
     )
     assert not whole.truncated and whole.original_bytes() == b"{}"
+
+
+def test_ingest_refuses_to_emit_an_entry_past_the_message_limit() -> None:
+    from wiredesk.validation import check_output_size
+
+    article = Article.model_validate(_article(text="word " * 1000))
+    check_output_size(article, 100_000)
+    with pytest.raises(MalformedMessage, match="output-too-large") as caught:
+        check_output_size(article, 2_000)
+    assert caught.value.reason == "output-too-large"
+
+
+def test_an_entry_labelled_as_another_message_is_refused() -> None:
+    import orjson
+
+    from wiredesk.messages import decode_entry
+
+    data = orjson.dumps(_article())
+    assert decode_entry({b"data": data}, Article, max_bytes=10**6).id == "a1"
+    assert decode_entry({b"schema": b"article.v1", b"data": data}, Article, max_bytes=10**6)
+    with pytest.raises(MalformedMessage) as caught:
+        decode_entry({b"schema": b"raw.v1", b"data": data}, Article, max_bytes=10**6)
+    assert caught.value.reason == "schema-mismatch"
