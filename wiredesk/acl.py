@@ -33,12 +33,82 @@ _CONSUME = (
 )
 _PRODUCE = ("+xadd",)
 _SCRIPTS = ("+eval", "+evalsha", "+script|load", "+script|exists")
-_STATE = ("+get", "+set", "+hset", "+hget", "+hdel", "+expire", "+exists", "+del")
+# No DEL/UNLINK, no XDEL: no stage deletes a key or an entry (the dead-letter stream is bounded
+# by the stages' XADD itself, wiredesk.deadletter), so a compromised stage cannot erase the
+# dead letters or another stage's state that way.
+_STATE = ("+get", "+set", "+hset", "+hget", "+hdel", "+expire", "+exists")
 _READ_ONLY = ("+xrange", "+xrevrange", "+xread", "+xinfo", "+xlen", "+exists", "+get")
 
 
-def service_rules(settings: WiredeskSettings) -> dict[str, list[str]]:
-    """User name -> ACL rules (without ``on`` and the password)."""
+def _selector(keys: list[str], commands: tuple[str, ...]) -> str:
+    return "(" + " ".join([*(f"~{k}" for k in keys), *commands]) + ")"
+
+
+def selector_rules(settings: WiredeskSettings) -> dict[str, list[str]]:
+    """Redis >= 7 rules: each key pattern gets only the commands the service runs on it.
+
+    The root permissions hold the connection commands and the scripts (EVAL must reach every
+    key a script is passed); inside a script each command is checked against the selectors
+    again, so a script cannot do on a key what the user could not. What this closes, compared
+    with :func:`service_rules`: a stage can only ``XADD`` (and ``XLEN``) its output streams and
+    the dead-letter stream (no XTRIM, XGROUP CREATE, reads), ingest's seen keys take only
+    GET/SET/EXISTS, the error hashes only their hash commands. What it cannot close: ``XADD``
+    with ``MAXLEN`` trims, so a compromised stage can still shorten a stream it writes.
+    """
+    s, key = settings.streams, settings.key
+    consume = (*_CONSUME, "+exists")
+    add = ("+xadd", "+xlen")
+    errors = ("+hset", "+hget", "+hdel", "+expire")
+    root = (*_CONNECT, *_SCRIPTS)
+    seen = f"{key('seen', 'raw')}:*"
+    return {
+        "ingest": [
+            *root,
+            *(f"~{k}" for k in (s.raw, s.normalized, s.dlq, seen, key("errors", "ingest"))),
+            _selector([s.raw], consume),
+            _selector([s.normalized, s.dlq], add),
+            _selector([seen], ("+get", "+set", "+exists")),
+            _selector([key("errors", "ingest")], errors),
+        ],
+        "dedupe": [
+            *root,
+            *(
+                f"~{k}"
+                for k in (
+                    s.normalized,
+                    s.annotated,
+                    s.unique,
+                    s.dlq,
+                    f"{key('dedupe')}:*",
+                    key("errors", "dedupe"),
+                )
+            ),
+            _selector([s.normalized], consume),
+            _selector([s.annotated, s.unique, s.dlq], add),
+            _selector(
+                [f"{key('dedupe')}:*"],
+                ("+xadd", "+xrange", "+xrevrange", "+xtrim", "+xlen", "+get", "+set", "+exists"),
+            ),
+            _selector([key("errors", "dedupe")], errors),
+        ],
+        "store": [
+            *root,
+            *(f"~{k}" for k in (s.annotated, s.dlq, key("errors", "store"))),
+            _selector([s.annotated], consume),
+            _selector([s.dlq], add),
+            _selector([key("errors", "store")], errors),
+        ],
+        "producer": [*_CONNECT, *_PRODUCE, f"~{s.raw}"],
+        "reader": [*_CONNECT, *_READ_ONLY, *(f"~{stream}" for stream in s.model_dump().values())],
+    }
+
+
+def service_rules(settings: WiredeskSettings, *, selectors: bool = False) -> dict[str, list[str]]:
+    """User name -> ACL rules (without ``on`` and the password); ``selectors`` for Redis >= 7
+    (:func:`selector_rules`), else rules that Redis 6.2 understands (commands and keys granted
+    independently)."""
+    if selectors:
+        return selector_rules(settings)
     s, key = settings.streams, settings.key
     stage = (*_CONNECT, *_CONSUME, *_PRODUCE, *_SCRIPTS, *_STATE)
     return {
@@ -70,12 +140,35 @@ def service_rules(settings: WiredeskSettings) -> dict[str, list[str]]:
     }
 
 
-def setuser_commands(settings: WiredeskSettings, passwords: dict[str, str]) -> list[list[str]]:
-    """``ACL SETUSER`` argument lists; ``reset`` first, so applying them twice is harmless."""
+def default_user_command(password: str | None) -> list[str]:
+    """The ``default`` user (what an unauthenticated connection is) given a password, or
+    switched off when there is none: with every command and no password, it would undo the
+    whole point of the service users. Switch it off only with another admin user in place
+    (an operator's own), or give it a password (``WIREDESK_ACL_PASSWORD_DEFAULT``)."""
+    if password:
+        return ["ACL", "SETUSER", "default", "on", "resetpass", f">{password}"]
+    return ["ACL", "SETUSER", "default", "off"]
+
+
+def setuser_commands(
+    settings: WiredeskSettings,
+    passwords: dict[str, str],
+    *,
+    default_password: str | None = None,
+    lock_default: bool = False,
+    selectors: bool = False,
+) -> list[list[str]]:
+    """``ACL SETUSER`` argument lists; ``reset`` first, so applying them twice is harmless.
+
+    ``lock_default`` appends :func:`default_user_command` (last, so the lines before it can
+    still be applied over a default connection).
+    """
     commands = []
-    for user, rules in service_rules(settings).items():
+    for user, rules in service_rules(settings, selectors=selectors).items():
         password = passwords.get(user)
         if not password:
             continue
         commands.append(["ACL", "SETUSER", user, "reset", "on", f">{password}", *rules])
+    if lock_default and commands:
+        commands.append(default_user_command(default_password))
     return commands

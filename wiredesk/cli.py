@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -19,6 +18,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+
+from wiredesk.safeconsole import SafeConsole
 
 if TYPE_CHECKING:
     import redis
@@ -35,8 +36,9 @@ app = typer.Typer(
 # Article text, titles and errors are data from outside: never interpret them as rich markup
 # (a title "[link=http://evil]..." must print as written). Our own colours go through `err`,
 # whose interpolated values are escaped.
-console = Console(markup=False, emoji=False, highlight=False)
-err = Console(stderr=True)
+# SafeConsole also strips terminal control sequences from everything it renders.
+console = SafeConsole(markup=False, emoji=False, highlight=False)
+err = SafeConsole(stderr=True)
 
 SERVICE_HELP = (
     "ingest (normalize raw articles), dedupe (group copies into stories), store (SQL), "
@@ -214,6 +216,21 @@ def acl(
     aclfile: Annotated[
         bool, typer.Option(help="print aclfile lines instead of ACL SETUSER")
     ] = False,
+    lock_default: Annotated[
+        bool,
+        typer.Option(
+            help="also give the 'default' user PREFIXDEFAULT's password, or switch it off "
+            "when that is unset (keep an admin user of your own first)"
+        ),
+    ] = True,
+    redis7: Annotated[
+        bool,
+        typer.Option(
+            "--redis7/--redis6",
+            help="Redis >= 7 selectors: each key only the commands used on it (the default; "
+            "--redis6 for Redis 6.2, which grants commands and keys independently)",
+        ),
+    ] = True,
 ) -> None:
     """Least-privilege Redis users per service (ingest, dedupe, store, producer, reader).
 
@@ -227,7 +244,13 @@ def acl(
 
     users = ("ingest", "dedupe", "store", "producer", "reader")
     passwords = {u: os.environ.get(f"{password_prefix}{u.upper()}", "") for u in users}
-    commands = setuser_commands(WiredeskSettings(), passwords)
+    commands = setuser_commands(
+        WiredeskSettings(),
+        passwords,
+        default_password=os.environ.get(f"{password_prefix}DEFAULT") or None,
+        lock_default=lock_default,
+        selectors=redis7,
+    )
     if not commands:
         err.print(f"[red]no passwords:[/] set {password_prefix}INGEST, ... for the users to create")
         raise typer.Exit(2)
@@ -572,7 +595,7 @@ def dlq_replay(
     ] = False,
 ) -> None:
     """Re-add original payloads to their source streams and delete the letters (atomic, once)."""
-    from services.api.dlq import read_letters, replay
+    from services.api.dlq import read_letters, refused, replay
 
     if reason is None and not entry_id and not all_letters:
         err.print("[red]say which letters:[/] --reason R, --id ID or --all")
@@ -580,6 +603,8 @@ def dlq_replay(
     client, settings = _redis()
     letters = read_letters(client, settings.streams.dlq, reason=reason, ids=entry_id or ())
     added = replay(client, settings.streams.dlq, letters)
+    for letter_id, why in refused(letters):
+        err.print(f"[yellow]not replayed[/] {escape(letter_id)}: {escape(why)}")
     console.print(f"replayed {len(added)} of {len(letters)} dead letters")
 
 

@@ -72,12 +72,15 @@ class EmbeddedRedis:
         port: int | None = None,
         appendonly: bool = False,
         appendfsync: AppendFsync = "everysec",
+        binary: str | None = None,
     ) -> None:
         if appendfsync not in ("always", "everysec", "no"):
             raise ValueError(f"appendfsync must be always, everysec or no: {appendfsync!r}")
         self.port = port or free_port()
         self.appendonly = appendonly
         self.appendfsync = appendfsync
+        self.binary = binary
+        """A redis-server to run instead of :func:`find_redis_server`'s (e.g. a Redis 7)."""
         self._dir = Path(tempfile.mkdtemp(prefix="wiredesk-redis-"))
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -91,7 +94,7 @@ class EmbeddedRedis:
 
     def start(self, *, timeout: float = 10.0) -> EmbeddedRedis:
         args = [
-            find_redis_server(),
+            self.binary or find_redis_server(),
             "--port",
             str(self.port),
             "--bind",

@@ -13,11 +13,24 @@ from __future__ import annotations
 
 import base64
 import enum
+import hashlib
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from wiredesk.limits import (
+    Count,
+    DisplayText,
+    FiniteFloat,
+    Identifier,
+    Locator,
+    SaneDatetime,
+    ShortText,
+    SourceName,
+    Title,
+)
 
 __all__ = [
     "AnnotatedArticle",
@@ -56,12 +69,12 @@ class RawArticle(WireModel):
 
     SCHEMA: ClassVar[str] = "raw.v1"
     schema_version: Literal["raw.v1"] = Field(default="raw.v1", alias="schema")
-    id: Annotated[str, Field(min_length=1, max_length=200)]
-    source: Annotated[str, Field(min_length=1, max_length=200)]
-    url: Annotated[str, Field(max_length=2048, description="URL or other locator of the document")]
-    received_at: datetime = Field(default_factory=utcnow)
+    id: Identifier
+    source: SourceName
+    url: Locator = Field(description="URL or other locator of the document")
+    received_at: SaneDatetime = Field(default_factory=utcnow)
     content_type: Literal["text/plain", "text/html"] = "text/plain"
-    title: str | None = None
+    title: Title | None = None
     body: str
 
 
@@ -69,24 +82,30 @@ class Stripped(WireModel):
     """One piece of the input that ingest removed from the text, and why."""
 
     SCHEMA: ClassVar[str] = "stripped"
-    kind: str = Field(description="short code of the rule that removed it, e.g. 'date-line'")
-    text: str
+    kind: ShortText = Field(description="short code of the rule that removed it, e.g. 'date-line'")
+    text: DisplayText
 
 
 class _ArticleFields(WireModel):
-    id: str
-    source: str
-    url: str
-    received_at: datetime
-    title: str
-    published_at: datetime | None = None
-    dateline: str | None = Field(default=None, description="place line such as 'TARTOUS'")
-    author: str | None = Field(default=None, description="byline from the page's metadata")
-    canonical_url: str | None = Field(default=None, description="the page's canonical URL")
-    lang: str = Field(description="ISO 639-1 code, 'und' when undetermined")
-    text: str = Field(description="clean body, paragraphs separated by a blank line")
-    text_sha256: str = Field(description="sha256 of the fingerprint form of the text")
-    word_count: int
+    id: Identifier
+    source: SourceName
+    url: Locator
+    received_at: SaneDatetime
+    title: Title
+    published_at: SaneDatetime | None = None
+    dateline: ShortText | None = Field(default=None, description="place line such as 'TARTOUS'")
+    author: ShortText | None = Field(default=None, description="byline from the page's metadata")
+    canonical_url: Locator | None = Field(default=None, description="the page's canonical URL")
+    lang: Annotated[str, Field(min_length=1, max_length=16)] = Field(
+        description="ISO 639-1 code, 'und' when undetermined"
+    )
+    text: Annotated[DisplayText, Field(min_length=1)] = Field(
+        description="clean body, paragraphs separated by a blank line"
+    )
+    text_sha256: Annotated[str, Field(pattern="^[0-9a-f]{64}$")] = Field(
+        description="sha256 of the fingerprint form of the text"
+    )
+    word_count: Count
     stripped: list[Stripped] = Field(default_factory=list)
 
 
@@ -111,15 +130,16 @@ class AnnotatedArticle(_ArticleFields):
 
     SCHEMA: ClassVar[str] = "annotated.v1"
     schema_version: Literal["annotated.v1"] = Field(default="annotated.v1", alias="schema")
-    story_id: str
-    duplicate_of: str | None = Field(
+    story_id: Identifier
+    duplicate_of: Identifier | None = Field(
         default=None, description="the already-seen article that matched, None for a new story"
     )
     method: Method
-    score: float = Field(description="similarity to duplicate_of in [0, 1]; 1.0 for new")
-    canonical_id: str = Field(description="the story's current canonical article")
-    evidence: dict[str, float] = Field(
+    score: FiniteFloat = Field(description="similarity to duplicate_of in [0, 1]; 1.0 for new")
+    canonical_id: Identifier = Field(description="the story's current canonical article")
+    evidence: dict[Annotated[str, Field(max_length=64)], FiniteFloat] = Field(
         default_factory=dict,
+        max_length=32,
         description="the scores behind the verdict, e.g. {'semantic': 0.81, 'lexical': 0.34}",
     )
 
@@ -161,6 +181,12 @@ class DeadLetter(WireModel):
     failed_at: datetime = Field(default_factory=utcnow)
     payload: str = Field(description="the original entry's data field")
     payload_encoding: Literal["utf-8", "base64"] = "utf-8"
+    truncated: bool = Field(
+        default=False,
+        description="payload holds only the first bytes of the original (too large to keep)",
+    )
+    payload_size: int | None = Field(default=None, description="the original's size in bytes")
+    payload_sha256: str | None = Field(default=None, description="sha256 of the whole original")
 
     @classmethod
     def wrap(
@@ -173,12 +199,18 @@ class DeadLetter(WireModel):
         attempts: int,
         source_stream: str,
         source_id: str,
+        max_payload_bytes: int | None = None,
     ) -> DeadLetter:
+        """The letter for ``original``; past ``max_payload_bytes`` only its head is kept (with
+        the whole size and hash, so the producer can find the original), which bounds what a
+        producer can make the dead-letter stream hold."""
+        truncated = max_payload_bytes is not None and len(original) > max_payload_bytes
+        kept = original[:max_payload_bytes] if truncated else original
         encoding: Literal["utf-8", "base64"] = "utf-8"
         try:
-            payload = original.decode("utf-8")
+            payload = kept.decode("utf-8")
         except UnicodeDecodeError:
-            payload, encoding = base64.b64encode(original).decode("ascii"), "base64"
+            payload, encoding = base64.b64encode(kept).decode("ascii"), "base64"
         return cls(
             stage=stage,
             reason=reason,
@@ -188,6 +220,9 @@ class DeadLetter(WireModel):
             source_id=source_id,
             payload=payload,
             payload_encoding=encoding,
+            truncated=truncated,
+            payload_size=len(original),
+            payload_sha256=hashlib.sha256(original).hexdigest(),
         )
 
     def original_bytes(self) -> bytes:
@@ -220,6 +255,7 @@ def decode_entry(fields: dict[bytes, bytes], model: type[M], *, max_bytes: int) 
     data = fields.get(DATA_FIELD)
     if data is None:
         raise MalformedMessage("missing-data", "entry has no 'data' field")
+    check_schema_label(fields, (model.SCHEMA,))
     if len(data) > max_bytes:
         raise MalformedMessage("too-large", f"{len(data)} bytes > limit of {max_bytes}")
     try:
@@ -231,6 +267,20 @@ def decode_entry(fields: dict[bytes, bytes], model: type[M], *, max_bytes: int) 
         return model.model_validate(document)
     except ValidationError as exc:
         raise MalformedMessage("schema-violation", _short_errors(exc)) from exc
+
+
+def check_schema_label(fields: dict[bytes, bytes], accepted: tuple[str, ...]) -> None:
+    """Refuse an entry whose ``schema`` field names another message (raw data labelled
+    ``article.v1`` must not be processed as what it claims to be, nor what it is). An entry
+    without the field is accepted: the field is a routing hint, and the JSON's own ``schema``
+    is validated by the model."""
+    label = fields.get(SCHEMA_FIELD)
+    if label is None or label.decode("utf-8", "replace") in accepted:
+        return
+    shown = label[:64].decode("utf-8", "backslashreplace")
+    raise MalformedMessage(
+        "schema-mismatch", f"entry field schema={shown!r}, expected {' or '.join(accepted)}"
+    )
 
 
 def _is_not_utf8(data: bytes) -> bool:

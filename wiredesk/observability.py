@@ -86,9 +86,13 @@ async def serve_health(
     port: int,
     ready: ReadinessCheck,
     *,
-    host: str = "0.0.0.0",  # noqa: S104 (container port)
+    host: str = "127.0.0.1",
 ) -> asyncio.Server:
     """A minimal HTTP endpoint: ``/healthz`` (process alive), ``/readyz``, ``/metrics``.
+
+    Binds ``host`` (``WIREDESK_METRICS_HOST``, by default the API's host setting, itself
+    loopback unless told otherwise); only those three paths answer, any other is a 404 (the
+    query string is ignored).
 
     Hand-rolled on asyncio streams because a full web framework per worker would double its
     start-up time and memory for three fixed GET routes.
@@ -100,12 +104,12 @@ async def serve_health(
             while (await asyncio.wait_for(reader.readline(), timeout=5)) not in (b"\r\n", b""):
                 pass
             parts = request_line.decode("latin-1").split()
-            path = parts[1] if len(parts) > 1 else "/"
-            if path.startswith("/metrics"):
+            path = (parts[1] if len(parts) > 1 else "/").partition("?")[0]
+            if path == "/metrics":
                 status, body, ctype = 200, generate_latest(), CONTENT_TYPE_LATEST
-            elif path.startswith("/healthz"):
+            elif path == "/healthz":
                 status, body, ctype = 200, b'{"status":"ok"}', "application/json"
-            elif path.startswith("/readyz"):
+            elif path == "/readyz":
                 ok = await ready()
                 status = 200 if ok else 503
                 body = orjson.dumps({"status": "ready" if ok else "not-ready"})
@@ -119,7 +123,7 @@ async def serve_health(
             )
             writer.write(head.encode() + body)
             await writer.drain()
-        except (TimeoutError, ConnectionError):
+        except (TimeoutError, ConnectionError, ValueError):  # ValueError: line past the limit
             pass
         finally:
             writer.close()

@@ -46,6 +46,9 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from wiredesk.batchparse import raw_batch_parser
+from wiredesk.deadletter import DeadLetterPolicy
+from wiredesk.errors import is_permanent
 from wiredesk.observability import (
     FAILED,
     LAG,
@@ -133,7 +136,10 @@ class StageRunner:
         self.settings = settings
         self.redis: Redis = redis_client(settings.redis_url)
         self.committer = StreamCommitter(
-            self.redis, input_stream=stage.input_stream, group=stage.group
+            self.redis,
+            input_stream=stage.input_stream,
+            group=stage.group,
+            dlq=DeadLetterPolicy.of(settings),
         )
         self._errors_key = settings.key("errors", stage.name)
         self._tasks: list[asyncio.Task[Any]] = []
@@ -149,7 +155,9 @@ class StageRunner:
         freeze_loaded_heap()
         self._tasks.append(asyncio.create_task(self._reclaim_loop(), name="reclaim"))
         if self.settings.metrics_port is not None:
-            self._health = await serve_health(self.settings.metrics_port, self.is_ready)
+            self._health = await serve_health(
+                self.settings.metrics_port, self.is_ready, host=self.settings.metrics_host
+            )
         self.ready = True
         log.info(
             "stage started",
@@ -217,7 +225,10 @@ class StageRunner:
                 return
             except Exception as exc:
                 if len(entries) == 1:
-                    await self._record_failure(entries[0], exc)
+                    if is_permanent(exc):
+                        await self._dead_letter_now(entries[0], exc)
+                    else:
+                        await self._record_failure(entries[0], exc)
                     return
                 log.warning(
                     "batch failed, retrying entries one by one",
@@ -227,6 +238,21 @@ class StageRunner:
                 return
         for entry in entries:
             await self._process([entry])
+
+    async def _dead_letter_now(self, entry: Entry, exc: Exception) -> None:
+        """A failure that every retry would repeat (wiredesk.errors): dead-letter it now."""
+        FAILED.labels(self.stage.name).inc()
+        log.warning(
+            "entry failed permanently; dead-lettering it",
+            extra={"stage": self.stage.name, "entry_id": entry.id, "error": repr(exc)[:300]},
+        )
+        await self.committer.dead_letter(
+            entry,
+            dlq_stream=self.settings.streams.dlq,
+            stage=self.stage.name,
+            reason="unprocessable",
+            error=f"{type(exc).__name__}: {exc}",
+        )
 
     async def _record_failure(self, entry: Entry, exc: Exception) -> None:
         FAILED.labels(self.stage.name).inc()
@@ -362,6 +388,7 @@ def build_app(stage: Stage, settings: WiredeskSettings) -> FastStream:
             polling_interval=settings.block_ms,
         ),
         ack_policy=AckPolicy.MANUAL,
+        parser=raw_batch_parser,  # entries are decoded by the stage, one by one
         title=f"{stage.name}:{stage.input_stream}",
     )
     async def on_batch(message: RedisBatchStreamMessage = Context("message")) -> None:

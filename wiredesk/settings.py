@@ -87,6 +87,22 @@ class WiredeskSettings(BaseSettings):
     metrics_port: int | None = Field(
         default=None, description="serve /metrics, /healthz and /readyz on this port"
     )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        validation_alias=AliasChoices("WIREDESK_METRICS_HOST", "WIREDESK_API_HOST"),
+        description="address the metrics/health endpoint binds (defaults to the API's host)",
+    )
+    dlq_max_len: int = Field(
+        default=10_000, ge=1, description="dead letters kept at most (the oldest go first)"
+    )
+    dlq_retention_s: int | None = Field(
+        default=7 * 24 * 3600, ge=1, description="dead letters older than this go; None keeps"
+    )
+    dlq_max_payload_bytes: int = Field(
+        default=65_536,
+        ge=1024,
+        description="larger payloads are dead-lettered truncated, with their size and sha256",
+    )
     log_format: str = Field(default="json", pattern="^(json|console)$")
     log_level: str = "INFO"
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from wiredesk.deadletter import DEAD_LETTER_SCRIPT, DeadLetterPolicy
 from wiredesk.messages import (
     DeadLetter,
     MalformedMessage,
@@ -100,9 +101,12 @@ class StreamCommitter:
         *,
         input_stream: str,
         group: str,
+        dlq: DeadLetterPolicy | None = None,
     ) -> None:
         self._redis = redis
         self._script = redis.register_script(COMMIT_SCRIPT)
+        self._dlq_script = redis.register_script(DEAD_LETTER_SCRIPT)
+        self.dlq = dlq or DeadLetterPolicy()
         self.input_stream = input_stream
         self.group = group
 
@@ -145,12 +149,16 @@ class StreamCommitter:
             attempts=entry.deliveries,
             source_stream=self.input_stream,
             source_id=entry.id,
+            max_payload_bytes=self.dlq.max_payload_bytes,
         )
         log.warning(
             "dead-lettered",
             extra={"stage": stage, "reason": reason, "entry_id": entry.id, "error": error[:300]},
         )
-        (result,) = await self.apply([Commit(entry.id, [Emit(dlq_stream, encode_entry(letter))])])
+        argv: list[Any] = [self.group, entry.id, self.dlq.max_len, self.dlq.min_id()]
+        for name, value in encode_entry(letter).items():
+            argv.extend((name, value))
+        result = int(await self._dlq_script(keys=[self.input_stream, dlq_stream], args=argv))
         if result == COMMIT_DONE:
             DEAD_LETTERED.labels(stage, reason).inc()
         return result

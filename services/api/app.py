@@ -14,6 +14,13 @@ from typing import Annotated
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 
+from services.api.guards import (
+    MAX_MIN_SIZE,
+    MAX_OFFSET,
+    RequestLineLimit,
+    check_time,
+    quoted,
+)
 from services.api.schemas import (
     ArticleDetail,
     ArticleOut,
@@ -33,6 +40,7 @@ def create_app(store: Store, *, max_page: int = 500) -> FastAPI:
         version="1",
         description="Stories and articles stored by the wiredesk pipeline (read-only).",
     )
+    app.add_middleware(RequestLineLimit)
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     def healthz() -> Health:
@@ -60,13 +68,16 @@ def create_app(store: Store, *, max_page: int = 500) -> FastAPI:
         ] = None,
         source: Annotated[str | None, Query(description="with a member from this source")] = None,
         lang: Annotated[str | None, Query(description="with a member in this language")] = None,
-        min_size: Annotated[int | None, Query(ge=1, description="at least this many")] = None,
+        min_size: Annotated[
+            int | None, Query(ge=1, le=MAX_MIN_SIZE, description="at least this many")
+        ] = None,
         limit: Annotated[int, Query(ge=1)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> StoryPage:
         """Stories, most recently active first (``last_seen`` descending), paginated."""
         if limit > max_page:
             raise HTTPException(422, f"limit must be at most {max_page}")
+        since, until = check_time("since", since), check_time("until", until)
         query = StoryQuery(
             since=iso(since) if since else None,
             until=iso(until) if until else None,
@@ -83,22 +94,22 @@ def create_app(store: Store, *, max_page: int = 500) -> FastAPI:
             items=items, total=total, limit=limit, offset=offset, next_offset=next_offset
         )
 
-    @app.get("/stories/{story_id}", response_model=StoryDetail, tags=["stories"])
+    @app.get("/stories/{story_id:path}", response_model=StoryDetail, tags=["stories"])
     def get_story(story_id: str) -> StoryDetail:
         """One story with its members and each member's verdict (method, score)."""
         story = store.story(story_id)
         if story is None:
-            raise HTTPException(404, f"no story {story_id!r}")
+            raise HTTPException(404, f"no story {quoted(story_id)}")
         members = [ArticleOut.of(m) for m in store.members(story_id)]
         return StoryDetail(**StoryOut.of(story).model_dump(), members=members)
 
-    @app.get("/articles/{article_id}", response_model=ArticleDetail, tags=["articles"])
+    @app.get("/articles/{article_id:path}", response_model=ArticleDetail, tags=["articles"])
     def get_article(article_id: str) -> ArticleDetail:
         """One article: metadata, verdict and clean text."""
         article = store.article(article_id)
         text = store.article_text(article_id)
         if article is None or text is None:
-            raise HTTPException(404, f"no article {article_id!r}")
+            raise HTTPException(404, f"no article {quoted(article_id)}")
         story = store.story(article.story_id)
         return ArticleDetail(
             **ArticleOut.of(article).model_dump(),

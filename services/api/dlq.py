@@ -73,11 +73,16 @@ def original_fields(letter: DeadLetter) -> dict[bytes, bytes]:
 
 
 def replay(client: redis.Redis, dlq_stream: str, letters: Iterable[Letter]) -> list[str]:
-    """Re-add each letter's original to its source stream; returns the new entry ids."""
+    """Re-add each letter's original to its source stream; returns the new entry ids.
+
+    Letters kept truncated (``truncated``: the payload was larger than
+    ``WIREDESK_DLQ_MAX_PAYLOAD_BYTES``) are skipped: their head is not the message. See
+    :func:`refused` for the ones a replay leaves alone and why.
+    """
     script = client.register_script(REPLAY_SCRIPT)
     added: list[str] = []
     for item in letters:
-        if item.letter is None:
+        if item.letter is None or item.letter.truncated:
             continue
         fields = original_fields(item.letter)
         argv: list[bytes | str] = [item.id]
@@ -87,3 +92,20 @@ def replay(client: redis.Redis, dlq_stream: str, letters: Iterable[Letter]) -> l
         if new_id:
             added.append(new_id.decode() if isinstance(new_id, bytes) else str(new_id))
     return added
+
+
+def refused(letters: Iterable[Letter]) -> list[tuple[str, str]]:
+    """(letter id, why) for each letter :func:`replay` will not replay."""
+    out: list[tuple[str, str]] = []
+    for item in letters:
+        if item.letter is None:
+            out.append((item.id, f"not a dead letter: {item.problem[:120]}"))
+        elif item.letter.truncated:
+            out.append(
+                (
+                    item.id,
+                    f"payload kept truncated ({item.letter.payload_size} bytes, sha256"
+                    f" {item.letter.payload_sha256}); re-send the original from its producer",
+                )
+            )
+    return out

@@ -6,8 +6,10 @@ import logging
 from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 
 from services.api.app import create_app
+from services.api.guards import REQUEST_HEAD_LIMIT
 from services.api.settings import ApiSettings
 from services.store.db import open_store
 from wiredesk.observability import configure_logging
@@ -22,6 +24,19 @@ class _Server(uvicorn.Server):
         self._captured_signals.clear()
 
 
+def uvicorn_config(app: FastAPI, *, host: str, port: int) -> uvicorn.Config:
+    """How the API runs under uvicorn (the service and the tests use the same)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,  # keep wiredesk's structured logging
+        access_log=False,
+        # Long request heads reach RequestLineLimit (a 414) instead of a reset connection.
+        h11_max_incomplete_event_size=REQUEST_HEAD_LIMIT,
+    )
+
+
 def serve(settings: ApiSettings | None = None) -> None:
     settings = settings or ApiSettings()
     configure_logging(level=settings.log_level, fmt=settings.log_format, service="api")
@@ -32,13 +47,6 @@ def serve(settings: ApiSettings | None = None) -> None:
             "api listening",
             extra={"host": settings.api_host, "port": settings.api_port, "backend": store.dialect},
         )
-        config = uvicorn.Config(
-            app,
-            host=settings.api_host,
-            port=settings.api_port,
-            log_config=None,  # keep wiredesk's structured logging
-            access_log=False,
-        )
-        _Server(config).run()
+        _Server(uvicorn_config(app, host=settings.api_host, port=settings.api_port)).run()
     finally:
         store.close()

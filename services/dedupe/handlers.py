@@ -25,6 +25,7 @@ from services.dedupe.index import Record, StoryIndex
 from services.dedupe.minhash import MinHasher
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.state import Conflict, DedupeLog, Item, NotPending
+from wiredesk.deadletter import DeadLetterPolicy
 from wiredesk.messages import AnnotatedArticle, Article
 from wiredesk.observability import PROCESSED
 from wiredesk.streaming import Entry, StreamCommitter
@@ -82,7 +83,12 @@ class DedupeStage:
             annotated_stream=s.streams.annotated,
             unique_stream=s.streams.unique,
         )
-        self._committer = StreamCommitter(redis, input_stream=self.input_stream, group=self.group)
+        self._committer = StreamCommitter(
+            redis,
+            input_stream=self.input_stream,
+            group=self.group,
+            dlq=DeadLetterPolicy.of(self.settings),
+        )
         replayed = await self._log.catch_up(self.index)
         await asyncio.to_thread(self.index.freeze)
         log.info("dedupe window loaded", extra={"records": replayed})

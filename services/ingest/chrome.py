@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.ingest.text import word_set
+from services.ingest.text import word_count, word_set
 
 __all__ = ["Features", "classify", "ends_sentence", "features"]
 
@@ -330,7 +330,7 @@ def features(text: str, index: int = 0, total: int = 1) -> Features:
         text=text,
         index=index,
         total=total,
-        words=len(text.split()),
+        words=word_count(text),
         sentence_end=ends_sentence(text),
         links=links,
         handles=handles,

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings
+from wiredesk.deadletter import DeadLetterPolicy
 from wiredesk.messages import Article, MalformedMessage, RawArticle, decode_entry, encode_entry
 from wiredesk.observability import CHARS_REMOVED, PROCESSED
 from wiredesk.streaming import (
@@ -18,6 +19,7 @@ from wiredesk.streaming import (
     Entry,
     StreamCommitter,
 )
+from wiredesk.validation import check_output_size
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ class IngestStage:
             redis,
             input_stream=self.input_stream,
             group=self.group,
+            dlq=DeadLetterPolicy.of(self.settings),
         )
 
     async def close(self) -> None:
@@ -58,7 +61,9 @@ class IngestStage:
                 raw = decode_entry(
                     entry.fields, RawArticle, max_bytes=self.settings.max_message_bytes
                 )
-                out.append(normalize(raw, self.limits))
+                article = normalize(raw, self.limits)
+                check_output_size(article, self.settings.max_message_bytes)
+                out.append(article)
             except MalformedMessage as exc:
                 out.append(exc)
             except NormalizationError as exc:

@@ -21,6 +21,7 @@ from services.ingest.lang import detect_language
 from services.ingest.lead import is_heading, make_title, same_text, take_dateline
 from services.ingest.memory import BoilerplateMemory
 from services.ingest.text import fingerprint, paragraphs, repair, word_count
+from wiredesk.limits import MAX_SHORT_TEXT_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS, check_date
 from wiredesk.messages import Article, RawArticle, Stripped
 
 __all__ = ["Limits", "NormalizationError", "fingerprint", "normalize"]
@@ -159,6 +160,27 @@ def _article_url(raw: RawArticle, canonical: str | None) -> str:
     return raw.url
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _fit(draft: _Draft) -> None:
+    """Metadata read from the page within the article's limits (wiredesk.limits): a page's
+    byline or date is a hint, so an absurd one is shortened or dropped, never a reason to
+    reject the article."""
+    if draft.author is not None:
+        draft.author = _clip(draft.author, MAX_SHORT_TEXT_CHARS)
+    if draft.dateline is not None:
+        draft.dateline = _clip(draft.dateline, MAX_SHORT_TEXT_CHARS)
+    if draft.url is not None and len(draft.url) > MAX_URL_CHARS:
+        draft.url = None
+    if draft.published_at is not None:
+        try:
+            check_date(draft.published_at)
+        except ValueError:
+            draft.published_at = None
+
+
 def normalize(
     raw: RawArticle, limits: Limits | None = None, *, memory: BoilerplateMemory | None = None
 ) -> Article:
@@ -186,12 +208,13 @@ def normalize(
     if words < limits.min_words:
         raise NormalizationError("too-short", f"{words} words < minimum of {limits.min_words}")
     title = draft.title or make_title(draft.paragraphs, limits.title_max_chars)
+    _fit(draft)
     return Article(
         id=raw.id,
         source=raw.source,
         url=_article_url(raw, draft.url),
         received_at=raw.received_at,
-        title=title,
+        title=_clip(title, MAX_TITLE_CHARS),
         published_at=draft.published_at,
         dateline=draft.dateline,
         author=draft.author,

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from services.store.base import Store
 from services.store.db import open_store
 from services.store.settings import StoreSettings
+from wiredesk.deadletter import DeadLetterPolicy
 from wiredesk.messages import AnnotatedArticle
 from wiredesk.observability import PROCESSED
 from wiredesk.streaming import Entry, StreamCommitter
@@ -34,7 +35,12 @@ class StoreStage:
         self._db = await asyncio.to_thread(open_store, self.settings.database_url)
         version = await asyncio.to_thread(self._db.migrate)
         self._redis = redis
-        self._committer = StreamCommitter(redis, input_stream=self.input_stream, group=self.group)
+        self._committer = StreamCommitter(
+            redis,
+            input_stream=self.input_stream,
+            group=self.group,
+            dlq=DeadLetterPolicy.of(self.settings),
+        )
         log.info("store ready", extra={"schema_version": version, "backend": self._db.dialect})
 
     async def close(self) -> None:

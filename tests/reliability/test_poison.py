@@ -1,9 +1,12 @@
-"""Poison: entries that pass validation but make a handler raise are dead-lettered after N tries.
+"""Poison: entries that can never be stored are dead-lettered at once, the rest flows.
 
-The poison here is an annotated article whose ``word_count`` is 2**63: valid JSON and a valid
-int for the schema, but SQLite's INTEGER is signed 64-bit, so every attempt to store it raises
-``OverflowError``. It must end in ``articles:dlq`` with reason ``max-attempts``, the last error
-and its payload untouched, while the good articles around it are stored.
+The poison here is an annotated article whose ``word_count`` is 2**63: valid JSON, but past
+SQLite's signed 64-bit INTEGER. It used to pass validation and make every attempt to store it
+raise ``OverflowError`` until ``max-attempts``; the v1 models now bound counts
+(wiredesk.limits), so it must reach ``articles:dlq`` on its first delivery with reason
+``schema-violation`` and its payload untouched, while the good articles around it are stored.
+(Handler failures that pass validation are classified by wiredesk.errors: permanent ones are
+dead-lettered at once as ``unprocessable``, transient ones retried up to ``max-attempts``.)
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from tests.e2e.helpers import service_logs
 from tests.reliability.corpus import corpus
 from tests.reliability.harness import entries, expected_outcome, group_state, store_rows
 from wiredesk.launcher import ServiceProcesses
-from wiredesk.messages import AnnotatedArticle, DeadLetter, Method, decode_entry
+from wiredesk.messages import AnnotatedArticle, DeadLetter, MalformedMessage, Method, decode_entry
 from wiredesk.settings import WiredeskSettings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -47,11 +50,12 @@ def poison(n: int) -> bytes:
     document = article.model_dump(mode="json", by_alias=True)
     document["word_count"] = 2**63
     data = orjson.dumps(document)
-    decode_entry({b"data": data}, AnnotatedArticle, max_bytes=10**6)  # it is *not* malformed
+    with pytest.raises(MalformedMessage, match="word_count"):
+        decode_entry({b"data": data}, AnnotatedArticle, max_bytes=10**6)
     return data
 
 
-async def test_a_handler_crash_is_dead_lettered_after_max_attempts_and_the_rest_flows(
+async def test_an_unstorable_entry_is_dead_lettered_at_once_and_the_rest_flows(
     aredis: Redis,
     settings: WiredeskSettings,
     reliability_env: dict[str, str],
@@ -102,8 +106,8 @@ async def test_a_handler_crash_is_dead_lettered_after_max_attempts_and_the_rest_
     assert sorted(letter.original_bytes() for letter in letters) == sorted(poisons)
     for letter in letters:
         assert letter.stage == "store"
-        assert letter.reason == "max-attempts"
-        assert "OverflowError" in letter.error
-        assert letter.attempts == MAX_ATTEMPTS + 1
+        assert letter.reason == "schema-violation"
+        assert "word_count" in letter.error
+        assert letter.attempts == 1
         assert letter.source_stream == streams.annotated
     assert not {i for i, _ in store_rows(db_path)} & {f"poison-{n}" for n in range(3)}
