@@ -46,10 +46,12 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from wiredesk.monitoring import oldest_pending_age_s
 from wiredesk.observability import (
     FAILED,
     LAG,
     LATENCY,
+    OLDEST_PENDING,
     PENDING,
     RECLAIMED,
     configure_logging,
@@ -340,6 +342,9 @@ class StageRunner:
             lag = group.get("lag")
             if lag is not None:
                 LAG.labels(self.stage.name).set(int(lag))
+        OLDEST_PENDING.labels(self.stage.name).set(
+            await oldest_pending_age_s(self.redis, self.stage.input_stream, self.stage.group)
+        )
 
 
 def build_app(stage: Stage, settings: WiredeskSettings) -> FastStream:

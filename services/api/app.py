@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 
+from services.api.metrics import instrument
 from services.api.schemas import (
     ArticleDetail,
     ArticleOut,
@@ -106,4 +107,5 @@ def create_app(store: Store, *, max_page: int = 500) -> FastAPI:
             is_canonical=story is not None and story.canonical_id == article.id,
         )
 
+    instrument(app, ready=lambda: store.ping() and store.schema_version() == LATEST_VERSION)
     return app
