@@ -13,6 +13,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from wiredesk.observability import DEAD_LETTERED
+
 
 def entry_age_s(entry_id: str, *, now_ms: int | None = None) -> float:
     """Seconds since the entry was added: a stream id starts with its milliseconds timestamp."""
@@ -34,3 +36,28 @@ async def oldest_pending_age_s(redis: Redis, stream: str, group: str) -> float:
     if lowest is None:
         return 0.0
     return entry_age_s(lowest.decode() if isinstance(lowest, bytes) else str(lowest))
+
+
+#: Every reason code wiredesk's stages dead-letter with (wiredesk.messages, the ingest
+#: normalizer, the reclaim loop). docs/messages.md explains each.
+DEAD_LETTER_REASONS = (
+    "missing-data",
+    "too-large",
+    "invalid-json",
+    "undecodable",
+    "schema-violation",
+    "max-attempts",
+    "empty",
+    "too-short",
+)
+
+
+def register_stage_series(stage: str) -> None:
+    """Create the stage's dead-letter series at 0 before the first dead letter.
+
+    A labelled counter is born at its first increment, and Prometheus's ``increase()`` cannot
+    see that first step (it has no earlier sample): without this, the first dead letter of a
+    reason would never fire ``WiredeskDeadLetters``.
+    """
+    for reason in DEAD_LETTER_REASONS:
+        DEAD_LETTERED.labels(stage, reason)

@@ -46,7 +46,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from wiredesk.monitoring import oldest_pending_age_s
+from wiredesk.monitoring import oldest_pending_age_s, register_stage_series
 from wiredesk.observability import (
     FAILED,
     LAG,
@@ -148,6 +148,7 @@ class StageRunner:
     async def start(self) -> None:
         await ensure_group(self.redis, self.stage.input_stream, self.stage.group)
         await self.stage.setup(self.redis)
+        register_stage_series(self.stage.name)
         freeze_loaded_heap()
         self._tasks.append(asyncio.create_task(self._reclaim_loop(), name="reclaim"))
         if self.settings.metrics_port is not None:
