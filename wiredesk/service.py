@@ -60,6 +60,7 @@ from wiredesk.observability import (
 from wiredesk.retention import trim_consumed
 from wiredesk.settings import WiredeskSettings
 from wiredesk.streaming import Entry, StreamCommitter, ensure_group, reclaim
+from wiredesk.tracing import stage_spans
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +212,8 @@ class StageRunner:
         """Handle a batch; on failure fall back to one entry at a time to isolate the poison."""
         with LATENCY.labels(self.stage.name).time():
             try:
-                await self.stage.handle(entries)
+                with stage_spans(self.stage.name, self.stage.input_stream, entries):
+                    await self.stage.handle(entries)
             except UNAVAILABLE as exc:
                 log.warning(
                     "redis unavailable; batch left pending for reclaim",
