@@ -60,7 +60,7 @@ from wiredesk.observability import (
 from wiredesk.retention import trim_consumed
 from wiredesk.settings import WiredeskSettings
 from wiredesk.streaming import Entry, StreamCommitter, ensure_group, reclaim
-from wiredesk.tracing import stage_spans
+from wiredesk.tracing import stage_spans, tracer
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,7 @@ class StageRunner:
         await ensure_group(self.redis, self.stage.input_stream, self.stage.group)
         await self.stage.setup(self.redis)
         register_stage_series(self.stage.name)
+        tracer(self.stage.name)  # WIREDESK_TRACING without its packages fails here, not per batch
         freeze_loaded_heap()
         self._tasks.append(asyncio.create_task(self._reclaim_loop(), name="reclaim"))
         if self.settings.metrics_port is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from prometheus_client import REGISTRY
 
 from wiredesk.monitoring import DEAD_LETTER_REASONS, entry_age_s, register_stage_series
@@ -19,3 +20,17 @@ def test_a_stage_creates_its_dead_letter_series_at_zero() -> None:
             "wiredesk_dead_lettered_total", {"stage": "unit-test-stage", "reason": reason}
         )
         assert value == 0.0, reason
+
+
+def test_tracing_settings_are_off_by_default_and_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wiredesk.tracing import TracingSettings
+
+    monkeypatch.delenv("WIREDESK_TRACING", raising=False)
+    assert TracingSettings().tracing is False
+    monkeypatch.setenv("WIREDESK_TRACING", "true")
+    monkeypatch.setenv("WIREDESK_TRACING_EXPORTER", "console")
+    settings = TracingSettings()
+    assert settings.tracing is True
+    assert settings.tracing_exporter == "console"
