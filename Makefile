@@ -69,7 +69,7 @@ images: base-image  ## build the stack's images (wiredesk, wiredesk-redis)
 	docker-compose build
 
 deploy-test: $(STAMP)  ## only the container tests (compose stack, Redis restart, downstream kit)
-	$(BIN)/pytest -m docker tests/deploy tests/downstream
+	$(BIN)/pytest -m docker tests/deploy tests/downstream tests/monitoring
 
 # --- benchmark (docs/performance.md) -----------------------------------------------------------
 

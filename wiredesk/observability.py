@@ -34,6 +34,14 @@ LATENCY = Histogram(
 )
 LAG = Gauge("wiredesk_group_lag", "Entries not yet delivered to the group", ["stage"])
 PENDING = Gauge("wiredesk_group_pending", "Entries delivered but not acknowledged", ["stage"])
+OLDEST_PENDING = Gauge(
+    "wiredesk_group_oldest_pending_seconds",
+    "Age of the oldest entry pending for the group (from its stream id), 0 when none",
+    ["stage"],
+)
+READY = Gauge(
+    "wiredesk_ready", "1 when the service's /readyz would answer 200, evaluated at each scrape"
+)
 
 _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -106,6 +114,7 @@ async def serve_health(
             parts = request_line.decode("latin-1").split()
             path = (parts[1] if len(parts) > 1 else "/").partition("?")[0]
             if path == "/metrics":
+                READY.set(1 if await ready() else 0)
                 status, body, ctype = 200, generate_latest(), CONTENT_TYPE_LATEST
             elif path == "/healthz":
                 status, body, ctype = 200, b'{"status":"ok"}', "application/json"

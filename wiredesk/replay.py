@@ -18,6 +18,7 @@ import orjson
 from redis.asyncio import Redis
 
 from wiredesk.messages import RawArticle, encode_entry
+from wiredesk.tracing import traced_publish
 
 SUPPORTED_SUFFIXES = (".txt", ".text", ".html", ".htm", ".jsonl")
 
@@ -112,7 +113,9 @@ async def publish(
         nonlocal sent
         async with redis.pipeline(transaction=False) as pipe:
             for article in pending:
-                pipe.xadd(stream, encode_entry(article))  # type: ignore[arg-type]
+                fields = encode_entry(article)
+                traced_publish(fields, article_id=article.id, source=article.source)
+                pipe.xadd(stream, fields)  # type: ignore[arg-type]
             await pipe.execute()
         sent += len(pending)
         if on_progress is not None:

@@ -49,10 +49,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from wiredesk.batchparse import raw_batch_parser
 from wiredesk.deadletter import DeadLetterPolicy
 from wiredesk.errors import is_permanent
+from wiredesk.monitoring import oldest_pending_age_s, register_stage_series
 from wiredesk.observability import (
     FAILED,
     LAG,
     LATENCY,
+    OLDEST_PENDING,
     PENDING,
     RECLAIMED,
     configure_logging,
@@ -61,6 +63,7 @@ from wiredesk.observability import (
 from wiredesk.retention import trim_consumed
 from wiredesk.settings import WiredeskSettings
 from wiredesk.streaming import Entry, StreamCommitter, ensure_group, reclaim
+from wiredesk.tracing import stage_spans, tracer
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +155,8 @@ class StageRunner:
     async def start(self) -> None:
         await ensure_group(self.redis, self.stage.input_stream, self.stage.group)
         await self.stage.setup(self.redis)
+        register_stage_series(self.stage.name)
+        tracer(self.stage.name)  # WIREDESK_TRACING without its packages fails here, not per batch
         freeze_loaded_heap()
         self._tasks.append(asyncio.create_task(self._reclaim_loop(), name="reclaim"))
         if self.settings.metrics_port is not None:
@@ -216,7 +221,8 @@ class StageRunner:
         """Handle a batch; on failure fall back to one entry at a time to isolate the poison."""
         with LATENCY.labels(self.stage.name).time():
             try:
-                await self.stage.handle(entries)
+                with stage_spans(self.stage.name, self.stage.input_stream, entries):
+                    await self.stage.handle(entries)
             except UNAVAILABLE as exc:
                 log.warning(
                     "redis unavailable; batch left pending for reclaim",
@@ -366,6 +372,9 @@ class StageRunner:
             lag = group.get("lag")
             if lag is not None:
                 LAG.labels(self.stage.name).set(int(lag))
+        OLDEST_PENDING.labels(self.stage.name).set(
+            await oldest_pending_age_s(self.redis, self.stage.input_stream, self.stage.group)
+        )
 
 
 def build_app(stage: Stage, settings: WiredeskSettings) -> FastStream:

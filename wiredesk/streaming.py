@@ -27,6 +27,7 @@ from wiredesk.messages import (
     entry_data,
 )
 from wiredesk.observability import DEAD_LETTERED
+from wiredesk.tracing import TRACEPARENT, outgoing
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +114,12 @@ class StreamCommitter:
     def _args(self, commit: Commit) -> tuple[list[str], list[Any]]:
         keys = [self.input_stream, commit.once_key or ""]
         argv: list[Any] = [self.group, commit.entry_id, commit.once_ttl_ms]
+        traceparent = outgoing(commit.entry_id)
         for emit in commit.emits:
+            fields = {**emit.fields, TRACEPARENT: traceparent} if traceparent else emit.fields
             keys.append(emit.stream)
-            argv.append(len(emit.fields))
-            for name, value in emit.fields.items():
+            argv.append(len(fields))
+            for name, value in fields.items():
                 argv.extend((name, value))
         return keys, argv
 

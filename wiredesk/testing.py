@@ -82,6 +82,7 @@ DLQ = STREAMS.dlq
 APP_IMAGE = os.environ.get("WIREDESK_IMAGE", "wiredesk:latest")
 REDIS_IMAGE = os.environ.get("WIREDESK_REDIS_IMAGE", "wiredesk-redis:latest")
 POSTGRES_IMAGE = os.environ.get("WIREDESK_POSTGRES_IMAGE", "wiredesk-postgres:latest")
+PROMETHEUS_IMAGE = os.environ.get("WIREDESK_PROMETHEUS_IMAGE", "wiredesk-prometheus:latest")
 BASE_IMAGE = "debian:bookworm-slim"
 
 # Root CAs that the host trusts on top of the public ones (Debian/Ubuntu layout). Passed to image
@@ -199,7 +200,7 @@ def ensure_images(
         raise DockerUnavailableError(reason)
     root = source_dir()
     targets = list(services) if services else ["redis", "ingest"]  # ingest builds the app image
-    own_image = {"redis": REDIS_IMAGE, "postgres": POSTGRES_IMAGE}
+    own_image = {"redis": REDIS_IMAGE, "postgres": POSTGRES_IMAGE, "prometheus": PROMETHEUS_IMAGE}
     images = {own_image.get(name, APP_IMAGE) for name in targets}
     if not rebuild and all(image_exists(image) for image in images):
         return
@@ -212,7 +213,9 @@ def ensure_images(
                 f"`sudo {root / 'docker' / 'make-base-image.sh'}` once (debootstrap needs root)"
             )
         _run(["bash", str(root / "docker" / "make-base-image.sh")], timeout=timeout, cwd=root)
-    profiles = {"COMPOSE_PROFILES": "postgres"} if "postgres" in targets else {}
+    profile_of = {"postgres": "postgres", "prometheus": "monitoring"}
+    active = sorted({profile_of[name] for name in targets if name in profile_of})
+    profiles = {"COMPOSE_PROFILES": ",".join(active)} if active else {}
     _run(
         [*compose_command(), "build", *targets],
         timeout=timeout,
@@ -360,6 +363,7 @@ class ComposeStack:
         self.env = {
             "WIREDESK_REDIS_PUBLISH": "6379",  # container port only: an ephemeral host port
             "WIREDESK_API_PUBLISH": "8080",
+            "WIREDESK_PROMETHEUS_PUBLISH": "9090",  # used by the `monitoring` profile only
             **self.env,
         }
 
@@ -438,6 +442,12 @@ class ComposeStack:
     def api_url(self) -> str:
         """Base URL of the read API, e.g. ``http://172.17.0.1:49160``."""
         host, port = self._published("api", 8080)
+        return f"http://{host}:{port}"
+
+    @property
+    def prometheus_url(self) -> str:
+        """Base URL of Prometheus (the ``monitoring`` profile: ``COMPOSE_PROFILES=monitoring``)."""
+        host, port = self._published("prometheus", 9090)
         return f"http://{host}:{port}"
 
     def replay(self, directory: Path, *args: str, timeout: float = 300) -> str:

@@ -21,6 +21,7 @@ from services.api.guards import (
     check_time,
     quoted,
 )
+from services.api.metrics import instrument
 from services.api.schemas import (
     ArticleDetail,
     ArticleOut,
@@ -117,4 +118,5 @@ def create_app(store: Store, *, max_page: int = 500) -> FastAPI:
             is_canonical=story is not None and story.canonical_id == article.id,
         )
 
+    instrument(app, ready=lambda: store.ping() and store.schema_version() == LATEST_VERSION)
     return app

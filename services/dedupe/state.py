@@ -24,12 +24,14 @@ from redis.asyncio import Redis
 from services.dedupe.features import Features, as_logged
 from services.dedupe.index import Record, StoryIndex
 from wiredesk.streaming import parse_entries
+from wiredesk.tracing import outgoing
 
 HEAD_NONE = "0-0"
 
 # KEYS: 1 log, 2 head, 3 input stream, 4 annotated stream, 5 unique stream
 # ARGV: 1 group, 2 expected head, 3 item count, 4 trim min-id ('' = none),
-#       then per item: entry id, n log fields, log field/value pairs, annotated json, unique json
+#       then per item: entry id, n log fields, log field/value pairs, annotated json, unique json,
+#       traceparent ('' = none; wiredesk.tracing)
 # Returns {1, new head, done} | {-1, head} on conflict | {-2, entry id} if an entry is no
 # longer pending (acked or dead-lettered elsewhere): nothing is written in either case.
 COMMIT_BATCH = """
@@ -44,10 +46,14 @@ for i = 1, n do
   local pending = redis.call('XPENDING', KEYS[3], ARGV[1], eid, eid, 1)
   if #pending == 0 then return {-2, eid} end
   items[i] = {pos, nlog}
-  pos = pos + 4 + 2 * nlog
+  pos = pos + 5 + 2 * nlog
 end
-local function add(stream, data, schema)
-  redis.call('XADD', stream, '*', 'schema', schema, 'data', data)
+local function add(stream, data, schema, tp)
+  if tp == '' then
+    redis.call('XADD', stream, '*', 'schema', schema, 'data', data)
+  else
+    redis.call('XADD', stream, '*', 'schema', schema, 'data', data, 'traceparent', tp)
+  end
 end
 local last = head
 for i = 1, n do
@@ -60,8 +66,9 @@ for i = 1, n do
   end
   local annotated = ARGV[p + 2 + 2 * nlog]
   local unique = ARGV[p + 3 + 2 * nlog]
-  if annotated ~= '' then add(KEYS[4], annotated, 'annotated.v1') end
-  if unique ~= '' then add(KEYS[5], unique, 'annotated.v1') end
+  local tp = ARGV[p + 4 + 2 * nlog]
+  if annotated ~= '' then add(KEYS[4], annotated, 'annotated.v1', tp) end
+  if unique ~= '' then add(KEYS[5], unique, 'annotated.v1', tp) end
 end
 redis.call('SET', KEYS[2], last)
 if ARGV[4] ~= '' then redis.call('XTRIM', KEYS[1], 'MINID', ARGV[4]) end
@@ -192,7 +199,7 @@ class DedupeLog:
             argv.extend((item.entry_id, len(fields)))
             for name, value in fields.items():
                 argv.extend((name, value))
-            argv.extend((item.annotated, item.unique))
+            argv.extend((item.annotated, item.unique, outgoing(item.entry_id)))
         reply = await self._script(keys=self._keys, args=argv)
         status = int(reply[0])
         detail = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])
