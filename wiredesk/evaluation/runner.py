@@ -22,6 +22,7 @@ from services.dedupe.settings import DedupeSettings
 from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings
 from wiredesk.evaluation.datasets import ClusterSet, Document, PairSet
+from wiredesk.evaluation.groups import Scored, crossval, group_rows
 from wiredesk.evaluation.metrics import adjusted_rand_index, bcubed, pairwise, prf, roc_auc
 from wiredesk.messages import Article, RawArticle, encode_entry
 from wiredesk.settings import Streams
@@ -140,6 +141,13 @@ def pair_metrics(data: PairSet, outcome: Outcome, stage: DedupeStage) -> dict[st
     }
     tp = sum(1 for y, yhat in zip(truth, predicted, strict=True) if y and yhat)
     result = prf(tp, sum(predicted), sum(truth))
+    scored = [
+        Scored(p.langs or "en-en", y, yhat, s.get("combined", s.get("jaccard", 0.0)))
+        for p, y, yhat, s in zip(labelled, truth, predicted, scores, strict=True)
+    ]
+    extra: dict[str, Any] = {"crossval": crossval(scored)}
+    if any(p.langs for p in labelled):
+        extra["groups"] = group_rows(scored)
     return {
         "format": "pairs",
         "pairs": len(data.pairs),
@@ -155,4 +163,7 @@ def pair_metrics(data: PairSet, outcome: Outcome, stage: DedupeStage) -> dict[st
         "articles_per_s": round(len(data.documents) / outcome.seconds, 1)
         if outcome.seconds
         else None,
+        "embedded_minilm": stage.embedded,
+        "embedded_multilingual": stage.embedded_multilingual,
+        **extra,
     }
