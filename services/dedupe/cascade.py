@@ -43,16 +43,24 @@ class Thresholds:
     near: float = 0.5
     semantic: float = 0.52
     lexical: float = 0.20
-    multilingual: float = 0.58
+    multilingual: float = 0.59
     """USE cosine two articles in one non-English language must reach (docs/dedupe.md)."""
     multilingual_lexical: float = 0.05
     """Their lexical gate: TF-IDF cosine in their language (a loose gate, it saves cost)."""
-    crosslingual: float = 0.58
-    """USE cosine two articles in different languages must reach (no lexical evidence)."""
-    crosslingual_candidates: int = 2000
+    crosslingual: float = 0.59
+    """USE cosine plus ``crosslingual_lexical_weight`` x TF-IDF cosine (at most
+    ``CROSS_LEXICAL_CAP``) that two articles in different languages must reach: the terms
+    they share are names and numbers."""
+    crosslingual_lexical_weight: float = 0.5
+    crosslingual_candidates: int = 1000
     """Newest articles per other language compared with an article (0: no cross-lingual
     path). Bounds what a language switch in the stream costs in embeddings."""
 
+
+CROSS_LEXICAL_CAP = 0.3
+"""The most a cross-lingual pair's TF-IDF cosine counts. It changes no dev decision (cosines
+above it are rare across languages) and bounds the score, so only candidates whose USE
+cosine is within ``weight x cap`` of the threshold need their TF-IDF cosine computed."""
 
 MINILM = "minilm"
 USE = "use"
@@ -127,7 +135,8 @@ def _routed_score(kind: Route, cosine: float, lexical: float, thresholds: Thresh
         return (
             cosine / thresholds.multilingual if lexical >= thresholds.multilingual_lexical else 0.0
         )
-    return cosine / thresholds.crosslingual
+    capped = min(lexical, CROSS_LEXICAL_CAP)
+    return (cosine + thresholds.crosslingual_lexical_weight * capped) / thresholds.crosslingual
 
 
 def _exact_or_near(features: Features, index: StoryIndex, thresholds: Thresholds) -> Verdict | None:
@@ -207,7 +216,13 @@ def _semantic_matches(
         ]
     if cross and features.mvector is not None:
         cosines = index.mcosines(features.mvector, cross)
-        found += [(Match(r, c), 0.0, CROSS_ROUTE) for r, c in zip(cross, cosines, strict=True)]
+        terms = features.terms
+        floor = thresholds.crosslingual - thresholds.crosslingual_lexical_weight * CROSS_LEXICAL_CAP
+        found += [
+            (Match(r, c), lexical_cosine(terms, r.features.terms or {}), CROSS_ROUTE)
+            for r, c in zip(cross, cosines, strict=True)
+            if c >= floor - 1e-9  # below it no TF-IDF cosine can lift the pair to a join
+        ]
     found.sort(key=lambda item: item[0].record.article_id)
     return found
 
@@ -251,11 +266,7 @@ def _semantic(
         "combined": round(score, 4),
     }
     if kind == CROSS_ROUTE:
-        evidence = {
-            "multilingual": evidence["multilingual"],
-            "cross_lingual": 1.0,
-            "combined": evidence["combined"],
-        }
+        evidence["cross_lingual"] = 1.0
     return Verdict(
         match.record.story_id,
         Method.SEMANTIC,

@@ -70,6 +70,7 @@ class DedupeStage:
             multilingual=settings.multilingual_threshold,
             multilingual_lexical=settings.multilingual_lexical_threshold,
             crosslingual=settings.crosslingual_threshold,
+            crosslingual_lexical_weight=settings.crosslingual_lexical_weight,
             crosslingual_candidates=settings.crosslingual_candidates
             if settings.multilingual
             else 0,
@@ -155,6 +156,19 @@ class DedupeStage:
         """The similarities the cascade would see between two articles, for evaluation."""
         fa, fb = self.featurizer.featurize([a, b], embed=True)
         return pair_scores(fa, fb, self.thresholds)
+
+    def features_of(self, articles: list[Article], *, batch: int = 64) -> dict[str, Features]:
+        """Every article's features with both embeddings, in batches (evaluation)."""
+        found: dict[str, Features] = {}
+        for start in range(0, len(articles), batch):
+            chunk = articles[start : start + batch]
+            for article, f in zip(chunk, self.featurizer.featurize(chunk, embed=True), strict=True):
+                found[article.id] = f
+        return found
+
+    def pair_scores_of(self, a: Features, b: Features) -> dict[str, float]:
+        """``pair_scores`` of features already computed."""
+        return pair_scores(a, b, self.thresholds)
 
     def _window_start_ms(self) -> int:
         return int(time.time() * 1000) - self.settings.window_s * 1000

@@ -33,7 +33,7 @@ class DedupeSettings(WiredeskSettings):
         "languages (docs/dedupe.md); off weights every article as English, as before",
     )
     multilingual_threshold: float = Field(
-        default=0.58,
+        default=0.59,
         gt=0,
         le=1,
         description="USE cosine of two articles in one non-English language",
@@ -42,10 +42,16 @@ class DedupeSettings(WiredeskSettings):
         default=0.05, gt=0, le=1, description="their TF-IDF cosine (in their language) gate"
     )
     crosslingual_threshold: float = Field(
-        default=0.58, gt=0, le=1, description="USE cosine of two articles in different languages"
+        default=0.59,
+        gt=0,
+        le=2,
+        description="USE cosine + weight x TF-IDF cosine of two articles in different languages",
+    )
+    crosslingual_lexical_weight: float = Field(
+        default=0.5, ge=0, le=2, description="weight of shared names and numbers across languages"
     )
     crosslingual_candidates: int = Field(
-        default=2000,
+        default=1000,
         ge=0,
         description="newest articles per other language an article is compared with (0: none)",
     )

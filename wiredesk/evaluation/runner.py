@@ -126,10 +126,11 @@ def pair_metrics(data: PairSet, outcome: Outcome, stage: DedupeStage) -> dict[st
         for p in labelled
     ]
     truth = [bool(p.label) for p in labelled]
+    features = stage.features_of(list(outcome.articles.values()))
     # An article ingest rejected (e.g. too short) cannot be compared: its pairs score 0.
     scores = [
-        stage.pair_scores(outcome.articles[p.a], outcome.articles[p.b])
-        if p.a in outcome.articles and p.b in outcome.articles
+        stage.pair_scores_of(features[p.a], features[p.b])
+        if p.a in features and p.b in features
         else {}
         for p in labelled
     ]
