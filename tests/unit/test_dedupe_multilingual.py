@@ -92,7 +92,8 @@ def test_each_route_joins_exactly_at_its_thresholds() -> None:
     assert _routed_score(MONO_ROUTE, 0.99, 0.049, t) < 1.0  # the lexical gate
     assert _routed_score(CROSS_ROUTE, 0.5, 0.0, t) >= 1.0
     assert _routed_score(CROSS_ROUTE, 0.49, 0.0, t) < 1.0
-    assert _routed_score(CROSS_ROUTE, 0.3, 0.4, t) >= 1.0  # shared names and numbers count
+    assert _routed_score(CROSS_ROUTE, 0.36, 0.4, t) >= 1.0  # shared names and numbers count
+    assert _routed_score(CROSS_ROUTE, 0.34, 0.9, t) < 1.0  # ... at most CROSS_LEXICAL_CAP
     assert _routed_score(ENGLISH_ROUTE, 0.52, 0.2, Thresholds()) == pytest.approx(1.0)
 
 
