@@ -317,8 +317,12 @@ def evaluate(
             metrics = go(server.url)
     table = Table("metric", "value", title=str(path), title_justify="left")
     for key, value in metrics.items():
-        table.add_row(key, str(value))
+        if key not in ("groups", "crossval"):
+            table.add_row(key, str(value))
     console.print(table)
+    from wiredesk.evaluation.report import print_groups
+
+    print_groups(console, metrics)
     print(orjson.dumps({"file": path.name, **metrics}).decode())
 
 

@@ -29,8 +29,8 @@ from functools import partial
 
 import numpy as np
 
-from services.dedupe.features import Features, lexical_cosine
-from services.dedupe.index import Match, StoryIndex
+from services.dedupe.features import Features, language_group, lexical_cosine
+from services.dedupe.index import Match, Record, StoryIndex
 from services.dedupe.minhash import jaccard
 from wiredesk.messages import Method
 
@@ -43,13 +43,53 @@ class Thresholds:
     near: float = 0.5
     semantic: float = 0.52
     lexical: float = 0.20
+    multilingual: float = 0.59
+    """USE cosine two articles in one non-English language must reach (docs/dedupe.md)."""
+    multilingual_lexical: float = 0.05
+    """Their lexical gate: TF-IDF cosine in their language (a loose gate, it saves cost)."""
+    crosslingual: float = 0.59
+    """USE cosine plus ``crosslingual_lexical_weight`` x TF-IDF cosine (at most
+    ``CROSS_LEXICAL_CAP``) that two articles in different languages must reach: the terms
+    they share are names and numbers."""
+    crosslingual_lexical_weight: float = 0.5
+    crosslingual_candidates: int = 1000
+    """Newest articles per other language compared with an article (0: no cross-lingual
+    path). Bounds what a language switch in the stream costs in embeddings."""
+
+
+CROSS_LEXICAL_CAP = 0.3
+"""The most a cross-lingual pair's TF-IDF cosine counts. It changes no dev decision (cosines
+above it are rare across languages) and bounds the score, so only candidates whose USE
+cosine is within ``weight x cap`` of the threshold need their TF-IDF cosine computed."""
+
+MINILM = "minilm"
+USE = "use"
+"""Encoder names in ``NeedVectors`` and ``missing_vectors``."""
+
+Route = str
+ENGLISH_ROUTE: Route = "english"
+MONO_ROUTE: Route = "monolingual"
+CROSS_ROUTE: Route = "crosslingual"
+
+
+def route(a: str, b: str) -> Route:
+    """Which rule compares articles in languages ``a`` and ``b``: English pairs keep MiniLM and
+    the English TF-IDF; pairs in one other language use USE, gated by TF-IDF in that
+    language; pairs across languages use USE alone (they share no vocabulary)."""
+    ga, gb = language_group(a), language_group(b)
+    if ga != gb:
+        return CROSS_ROUTE
+    return ENGLISH_ROUTE if ga == "en" else MONO_ROUTE
 
 
 class NeedVectors(Exception):
-    """The decision needs embeddings that are not computed yet: embed these, then retry."""
+    """The decision needs embeddings that are not computed yet: embed these, then retry.
 
-    def __init__(self, article_ids: set[str]) -> None:
-        super().__init__(sorted(article_ids))
+    ``article_ids``: MiniLM embeddings; ``multilingual_ids``: USE embeddings."""
+
+    def __init__(self, article_ids: set[str], multilingual_ids: set[str] | None = None) -> None:
+        self.multilingual_ids = multilingual_ids or set()
+        super().__init__(sorted(article_ids), sorted(self.multilingual_ids))
         self.article_ids = article_ids
 
 
@@ -72,11 +112,31 @@ def pair_scores(a: Features, b: Features, thresholds: Thresholds) -> dict[str, f
     (MinHash), and with the semantic stage ``semantic`` (embedding cosine, the score of a
     semantic verdict), ``lexical`` and ``combined`` (the decision score, >= 1 joins)."""
     scores = {"jaccard": jaccard(a.signature, b.signature)}
-    if a.vector is not None and b.vector is not None and a.terms and b.terms:
-        scores["semantic"] = float(np.dot(a.vector, b.vector))
-        scores["lexical"] = lexical_cosine(a.terms, b.terms)
-        scores["combined"] = combined_score(scores["semantic"], scores["lexical"], thresholds)
+    kind = route(a.lang, b.lang)
+    if kind == ENGLISH_ROUTE or a.mvector is None or b.mvector is None:
+        if a.vector is not None and b.vector is not None and a.terms and b.terms:
+            scores["semantic"] = float(np.dot(a.vector, b.vector))
+            scores["lexical"] = lexical_cosine(a.terms, b.terms)
+            scores["combined"] = combined_score(scores["semantic"], scores["lexical"], thresholds)
+        return scores
+    cosine = float(np.dot(a.mvector, b.mvector))
+    lexical = lexical_cosine(a.terms, b.terms) if a.terms and b.terms else 0.0
+    scores["semantic"] = scores["multilingual"] = cosine
+    scores["lexical"] = lexical
+    scores["combined"] = _routed_score(kind, cosine, lexical, thresholds)
     return scores
+
+
+def _routed_score(kind: Route, cosine: float, lexical: float, thresholds: Thresholds) -> float:
+    """>= 1 exactly when the route's rule joins the pair."""
+    if kind == ENGLISH_ROUTE:
+        return combined_score(cosine, lexical, thresholds)
+    if kind == MONO_ROUTE:
+        return (
+            cosine / thresholds.multilingual if lexical >= thresholds.multilingual_lexical else 0.0
+        )
+    capped = min(lexical, CROSS_LEXICAL_CAP)
+    return (cosine + thresholds.crosslingual_lexical_weight * capped) / thresholds.crosslingual
 
 
 def _exact_or_near(features: Features, index: StoryIndex, thresholds: Thresholds) -> Verdict | None:
@@ -95,43 +155,93 @@ def _exact_or_near(features: Features, index: StoryIndex, thresholds: Thresholds
     return None
 
 
+def _embeddable(record: Record) -> bool:
+    """Records without a vector and without an opening to embed (a replica that ran without
+    the semantic stage) are never candidates, as when every cosine came from the window's
+    vector matrix, which did not hold them."""
+    f = record.features
+    return f.vector is not None or f.mvector is not None or f.opening is not None
+
+
 def _semantic_matches(
     article_id: str, features: Features, index: StoryIndex, thresholds: Thresholds
-) -> list[tuple[Match, float]]:
-    """(embedding cosine, lexical cosine) of every lexical candidate, in id order.
+) -> list[tuple[Match, float, Route]]:
+    """(embedding cosine, lexical cosine, route) of every candidate, in id order.
 
-    Candidates without a vector and without an opening to embed (records of a replica that
-    ran without the semantic stage) are left out, as they were when every cosine came from the
-    window's vector matrix, which did not hold them."""
+    Candidates: the lexical candidates in the article's own language group (the English rule
+    as before; in another language with the looser ``multilingual_lexical`` gate), and the
+    newest ``crosslingual_candidates`` articles of every other language group."""
     if features.terms is None:
         return []
-    candidates = [
+    own = language_group(features.lang)
+    english = own == "en"
+    gate = thresholds.lexical if english else thresholds.multilingual_lexical
+    lexical = [
         m
-        for m in index.lexical_candidates(features.terms, thresholds.lexical)
-        if m.record.features.vector is not None or m.record.features.opening is not None
+        for m in index.lexical_candidates(features.terms, gate)
+        if language_group(m.record.features.lang) == own and _embeddable(m.record)
     ]
-    if not candidates:
+    cross: list[Record] = []
+    if thresholds.crosslingual_candidates > 0:
+        cross = [
+            r
+            for r in index.other_languages(features.lang, thresholds.crosslingual_candidates)
+            if _embeddable(r)
+        ]
+    if not lexical and not cross:
         return []
-    missing = {m.record.article_id for m in candidates if m.record.features.vector is None}
-    if features.vector is None or missing:
-        raise NeedVectors(missing | ({article_id} if features.vector is None else set()))
-    cosines = index.cosines(features.vector, [m.record for m in candidates])
-    return [(Match(m.record, c), m.score) for m, c in zip(candidates, cosines, strict=True)]
+    need_minilm: set[str] = set()
+    need_use = {r.article_id for r in cross if r.features.mvector is None}
+    if english:
+        need_minilm = {m.record.article_id for m in lexical if m.record.features.vector is None}
+        if lexical and features.vector is None:
+            need_minilm.add(article_id)
+    else:
+        need_use |= {m.record.article_id for m in lexical if m.record.features.mvector is None}
+        if lexical and features.mvector is None:
+            need_use.add(article_id)
+    if cross and features.mvector is None:
+        need_use.add(article_id)
+    if need_minilm or need_use:
+        raise NeedVectors(need_minilm, need_use)
+    found: list[tuple[Match, float, Route]] = []
+    if lexical:
+        records = [m.record for m in lexical]
+        vector = features.vector if english else features.mvector
+        assert vector is not None  # checked above: NeedVectors otherwise
+        cosines = (index.cosines if english else index.mcosines)(vector, records)
+        kind = ENGLISH_ROUTE if english else MONO_ROUTE
+        found += [
+            (Match(m.record, c), m.score, kind) for m, c in zip(lexical, cosines, strict=True)
+        ]
+    if cross and features.mvector is not None:
+        cosines = index.mcosines(features.mvector, cross)
+        terms = features.terms
+        floor = thresholds.crosslingual - thresholds.crosslingual_lexical_weight * CROSS_LEXICAL_CAP
+        found += [
+            (Match(r, c), lexical_cosine(terms, r.features.terms or {}), CROSS_ROUTE)
+            for r, c in zip(cross, cosines, strict=True)
+            if c >= floor - 1e-9  # below it no TF-IDF cosine can lift the pair to a join
+        ]
+    found.sort(key=lambda item: item[0].record.article_id)
+    return found
 
 
 def missing_vectors(
     *, article_id: str, features: Features, indexes: list[StoryIndex], thresholds: Thresholds
-) -> set[str]:
-    """The embeddings ``decide`` would need for this article (empty when exact or near decide
-    it, or when it has no lexical candidate): lets the caller embed a whole batch at once."""
+) -> set[tuple[str, str]]:
+    """The embeddings ``decide`` would need for this article, as (encoder, article id) with
+    encoder ``MINILM`` or ``USE`` (empty when exact or near decide it, or when it has no
+    candidate): lets the caller embed a whole batch at once."""
     if any(_exact_or_near(features, index, thresholds) for index in indexes):
         return set()
-    missing: set[str] = set()
+    missing: set[tuple[str, str]] = set()
     for index in indexes:
         try:
             _semantic_matches(article_id, features, index, thresholds)
         except NeedVectors as need:
-            missing |= need.article_ids
+            missing |= {(MINILM, i) for i in need.article_ids}
+            missing |= {(USE, i) for i in need.multilingual_ids}
     return missing
 
 
@@ -140,26 +250,29 @@ def _semantic(
 ) -> Verdict | None:
     """Among the candidates reaching both thresholds, the highest combined score; ties go to
     the smallest id (the order the whole-window scan visited them in)."""
-    best: tuple[float, Match, float] | None = None
-    for match, lexical in _semantic_matches(article_id, features, index, thresholds):
-        if match.score < thresholds.semantic:
+    best: tuple[float, Match, float, Route] | None = None
+    for match, lexical, kind in _semantic_matches(article_id, features, index, thresholds):
+        if kind == ENGLISH_ROUTE and match.score < thresholds.semantic:
             continue
-        score = combined_score(match.score, lexical, thresholds)
+        score = _routed_score(kind, match.score, lexical, thresholds)
         if best is None or score > best[0]:
-            best = (score, match, lexical)
+            best = (score, match, lexical, kind)
     if best is None or best[0] < 1.0:
         return None
-    score, match, lexical = best
+    score, match, lexical, kind = best
+    evidence = {
+        "semantic" if kind == ENGLISH_ROUTE else "multilingual": round(match.score, 4),
+        "lexical": round(lexical, 4),
+        "combined": round(score, 4),
+    }
+    if kind == CROSS_ROUTE:
+        evidence["cross_lingual"] = 1.0
     return Verdict(
         match.record.story_id,
         Method.SEMANTIC,
         match.record.article_id,
         round(match.score, 4),
-        {
-            "semantic": round(match.score, 4),
-            "lexical": round(lexical, 4),
-            "combined": round(score, 4),
-        },
+        evidence,
     )
 
 

@@ -24,8 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 from services.dedupe.embedding import Backend, MiniLMEncoder
-from services.dedupe.lexical import WordfreqTfidf
+from services.dedupe.langtext import LanguageTfidf
 from services.dedupe.minhash import MinHasher, Signature
+from services.dedupe.multilingual import UseEncoder, use_text
 from wiredesk.messages import Article
 
 Vector = npt.NDArray[np.float32]
@@ -61,7 +62,21 @@ class Features:
     opening: str | None = None
     """The shortest prefix of the comparison text that the model reads exactly as it reads the
     whole text (the same word pieces up to ``max_tokens``): what a replica embeds when it needs
-    the vector later. None without the semantic stage."""
+    the vector later. None without the semantic stage. For a non-English article, the longer
+    of that and the first ``USE_WORDS`` words (what the multilingual encoder reads)."""
+    lang: str = "en"
+    """The language ingest detected (ISO 639-1; 'und' is treated as English): which
+    tokenizer and background frequencies made ``terms``, and which encoder compares it."""
+    mvector: Vector | None = None
+    """The multilingual (USE) embedding of ``opening``, computed lazily like ``vector``."""
+
+
+ENGLISH = frozenset({"en", "und"})
+
+
+def language_group(lang: str) -> str:
+    """English and undetermined share the English path; every other language is its own."""
+    return "en" if lang in ENGLISH else lang
 
 
 def term_id(term: str) -> int:
@@ -107,21 +122,33 @@ class Featurizer:
         batch_size: int = 32,
         backend: Backend = "onnx",
         threads: int = 0,
+        multilingual: bool = True,
     ) -> None:
         self.hasher = hasher
         self.semantic = semantic
         self.max_tokens = max_tokens
         self.batch_size = batch_size
         self._encoder: MiniLMEncoder | None = None
-        self._tfidf: WordfreqTfidf | None = None
+        self._tfidf: LanguageTfidf | None = None
+        self._multilingual: UseEncoder | None = None
         if semantic:
             self._encoder = MiniLMEncoder(backend=backend, threads=threads)
-            self._tfidf = WordfreqTfidf()
+            self._tfidf = LanguageTfidf()
+            if multilingual:
+                self._multilingual = UseEncoder(threads=threads)
 
-    def terms(self, text: str) -> Terms:
+    @property
+    def multilingual(self) -> bool:
+        return self._multilingual is not None
+
+    def terms(self, text: str, lang: str = "en") -> Terms:
+        """TF-IDF in the article's language (``langtext``); without the multilingual path
+        every article is weighted as English, as before it existed."""
         if self._tfidf is None:
             raise RuntimeError("lexical features need semantic=True")
-        return {term_id(t): w for t, w in self._tfidf.vector(text).items()}
+        if self._multilingual is None:
+            lang = "en"
+        return {term_id(t): w for t, w in self._tfidf.vector(text, lang).items()}
 
     def featurize(self, articles: list[Article], *, embed: bool = False) -> list[Features]:
         """Everything but the embedding, unless ``embed``: the handler embeds only the articles
@@ -134,18 +161,33 @@ class Featurizer:
                 for a, sig in zip(articles, signatures, strict=True)
             ]
         openings = self.openings(texts)
+        langs = [a.lang if self.multilingual else "en" for a in articles]
+        for i, lang in enumerate(langs):
+            if language_group(lang) != "en":
+                wide = use_text(texts[i])
+                if len(wide) > len(openings[i]):
+                    openings[i] = wide  # both are prefixes cut at whitespace (see openings)
         vectors = self.embed(openings) if embed else None
+        mvectors = self.embed_multilingual(openings) if embed and self.multilingual else None
         return [
             Features(
                 a.text_sha256,
                 sig,
                 vectors[i] if vectors is not None else None,
-                self.terms(texts[i]),
+                self.terms(texts[i], langs[i]),
                 a.dateline is not None,
                 openings[i],
+                langs[i],
+                as_logged(mvectors[i]) if mvectors is not None else None,
             )
             for i, (a, sig) in enumerate(zip(articles, signatures, strict=True))
         ]
+
+    def embed_multilingual(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """USE multilingual unit vectors of ``texts`` (openings: see ``Features.opening``)."""
+        if self._multilingual is None:
+            raise RuntimeError("multilingual embeddings need semantic=True and multilingual=True")
+        return self._multilingual.encode(texts)
 
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Unit vectors of ``texts`` (openings or whole texts: the same word pieces), batched."""

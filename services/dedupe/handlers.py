@@ -12,6 +12,8 @@ from redis.asyncio import Redis
 
 from services.dedupe.cascade import (
     CANONICAL_MEMBERS,
+    MINILM,
+    USE,
     NeedVectors,
     Thresholds,
     Verdict,
@@ -60,15 +62,25 @@ class DedupeStage:
             batch_size=settings.embed_batch_size,
             backend=settings.embed_backend,
             threads=settings.embed_threads,
+            multilingual=settings.multilingual,
         )
         self.thresholds = Thresholds(
             near=settings.near_threshold,
             semantic=settings.semantic_threshold,
             lexical=settings.lexical_threshold,
+            multilingual=settings.multilingual_threshold,
+            multilingual_lexical=settings.multilingual_lexical_threshold,
+            crosslingual=settings.crosslingual_threshold,
+            crosslingual_lexical_weight=settings.crosslingual_lexical_weight,
+            crosslingual_candidates=settings.crosslingual_candidates
+            if settings.multilingual
+            else 0,
         )
         self.index = StoryIndex(bands=settings.lsh_bands)
         self.embedded = 0
         """Articles embedded by this replica (metrics and benchmarks: the gate's effect)."""
+        self.embedded_multilingual = 0
+        """The same for the multilingual encoder."""
         self._log: DedupeLog | None = None
         self._committer: StreamCommitter | None = None
 
@@ -151,6 +163,19 @@ class DedupeStage:
         fa, fb = self.featurizer.featurize([a, b], embed=True)
         return pair_scores(fa, fb, self.thresholds)
 
+    def features_of(self, articles: list[Article], *, batch: int = 64) -> dict[str, Features]:
+        """Every article's features with both embeddings, in batches (evaluation)."""
+        found: dict[str, Features] = {}
+        for start in range(0, len(articles), batch):
+            chunk = articles[start : start + batch]
+            for article, f in zip(chunk, self.featurizer.featurize(chunk, embed=True), strict=True):
+                found[article.id] = f
+        return found
+
+    def pair_scores_of(self, a: Features, b: Features) -> dict[str, float]:
+        """``pair_scores`` of features already computed."""
+        return pair_scores(a, b, self.thresholds)
+
     def _window_start_ms(self) -> int:
         return int(time.time() * 1000) - self.settings.window_s * 1000
 
@@ -172,13 +197,15 @@ class DedupeStage:
                     return self._decide_batch(prepared)
                 except NeedVectors as need:  # pass 1 and the decisions disagree: a bug
                     log.warning("embeddings missing after pass 1", extra={"ids": need.args})
-                    missing = need.article_ids
-            await self._embed(prepared, missing)
+                    missing = {(MINILM, i) for i in need.article_ids}
+                    missing |= {(USE, i) for i in need.multilingual_ids}
+            await self._embed(prepared, {i for kind, i in missing if kind == MINILM})
+            await self._embed(prepared, {i for kind, i in missing if kind == USE}, encoder=USE)
         raise RuntimeError(f"embeddings still missing after {MAX_EMBED_ROUNDS} rounds")
 
-    def _semantic_needs(self, prepared: list[Prepared]) -> set[str]:
+    def _semantic_needs(self, prepared: list[Prepared]) -> set[tuple[str, str]]:
         batch = StoryIndex(bands=self.settings.lsh_bands)
-        missing: set[str] = set()
+        missing: set[tuple[str, str]] = set()
         for _, article, features in prepared:
             if article.id in self.index or article.id in batch:
                 continue
@@ -191,8 +218,14 @@ class DedupeStage:
             batch.add(Record(article.id, article.id, features, seen_ms=0))
         return missing
 
-    async def _embed(self, prepared: list[Prepared], article_ids: set[str]) -> None:
-        """Embed the openings of ``article_ids`` (batch articles or window records) at once."""
+    async def _embed(
+        self, prepared: list[Prepared], article_ids: set[str], *, encoder: str = MINILM
+    ) -> None:
+        """Embed the openings of ``article_ids`` (batch articles or window records) at once,
+        with MiniLM or, ``encoder=USE``, the multilingual model."""
+        if encoder == USE:
+            await self._embed_multilingual(prepared, article_ids)
+            return
         texts: dict[str, str] = {}
         for _, article, features in prepared:
             if article.id in article_ids and features.opening is not None:
@@ -215,6 +248,32 @@ class DedupeStage:
             # A window article's vector is the one its log record would have carried. (An id
             # can be both: a replayed article already in the window.)
             self.index.set_vector(article_id, as_logged(vector))
+
+    async def _embed_multilingual(self, prepared: list[Prepared], article_ids: set[str]) -> None:
+        """USE vectors, rounded as the log rounds them at once (``as_logged``): the vector a
+        batch article decides with is the one every replica replays."""
+        texts: dict[str, str] = {}
+        for _, article, features in prepared:
+            if article.id in article_ids and features.opening is not None:
+                texts.setdefault(article.id, features.opening)
+        for article_id in sorted(article_ids - texts.keys()):
+            record = self.index.get(article_id)
+            if record is not None and record.features.opening is not None:
+                texts[article_id] = record.features.opening
+        if not texts:
+            return
+        ids = list(texts)
+        vectors = await asyncio.to_thread(
+            self.featurizer.embed_multilingual, [texts[i] for i in ids]
+        )
+        self.embedded_multilingual += len(ids)
+        by_id = {i: as_logged(v) for i, v in zip(ids, vectors, strict=True)}
+        for position, (entry, article, features) in enumerate(prepared):
+            vector = by_id.get(article.id)
+            if vector is not None and features.mvector is None:
+                prepared[position] = (entry, article, replace(features, mvector=vector))
+        for article_id, vector in by_id.items():
+            self.index.set_mvector(article_id, vector)
 
     def _decide_batch(self, prepared: list[Prepared]) -> list[Item]:
         """Decide in order; later articles of the batch can join stories begun earlier in it."""

@@ -19,8 +19,9 @@ from itertools import islice
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.features import Features, Terms, Vector, lexical_cosine
+from services.dedupe.features import Features, Terms, Vector, language_group, lexical_cosine
 from services.dedupe.minhash import band_keys, jaccard
+from services.dedupe.multilingual import USE_DIM
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +275,10 @@ class StoryIndex:
         self._buckets: dict[bytes, list[str]] = defaultdict(list)
         self._stories: dict[str, list[str]] = defaultdict(list)
         self._vectors = VectorTable()
+        self._mvectors = VectorTable(dim=USE_DIM)
+        self._by_language: dict[str, dict[str, None]] = defaultdict(dict)
+        """Article ids per language group, in arrival order (insertion-ordered dicts): the
+        cross-lingual candidates of an article are the newest of the other groups."""
         self._lexical = LexicalIndex()
         self._arrival: deque[tuple[int, str]] = deque()
         self._lexical_memo: dict[int, tuple[Terms, float, list[tuple[str, float]]]] = {}
@@ -304,6 +309,9 @@ class StoryIndex:
         self._stories[record.story_id].append(record.article_id)
         if features.vector is not None:
             self._vectors.add(record.article_id, features.vector)
+        if features.mvector is not None:
+            self._mvectors.add(record.article_id, features.mvector)
+        self._by_language[language_group(features.lang)][record.article_id] = None
         if features.terms is not None:
             self._lexical.add(record.article_id, features.terms)
             self._lexical_memo.clear()
@@ -319,6 +327,27 @@ class StoryIndex:
             record, features=replace(record.features, vector=vector)
         )
         self._vectors.add(article_id, vector)
+
+    def set_mvector(self, article_id: str, vector: Vector) -> None:
+        """``set_vector`` for the multilingual embedding."""
+        record = self._records.get(article_id)
+        if record is None or record.features.mvector is not None:
+            return
+        self._records[article_id] = replace(
+            record, features=replace(record.features, mvector=vector)
+        )
+        self._mvectors.add(article_id, vector)
+
+    def other_languages(self, lang: str, limit: int) -> list[Record]:
+        """The newest ``limit`` articles of each language group other than ``lang``'s, by id:
+        the cross-lingual candidates (no shared vocabulary to gate them; the limit bounds
+        the embeddings a language switch in the stream can cost)."""
+        own = language_group(lang)
+        found: list[str] = []
+        for group, ids in self._by_language.items():
+            if group != own and ids:
+                found.extend(islice(reversed(ids), limit))
+        return [self._records[i] for i in sorted(found)]
 
     def evict_older_than(self, cutoff_ms: int) -> int:
         """Forget articles seen before the window. Records arrive in log (= time) order, so
@@ -348,6 +377,12 @@ class StoryIndex:
             if not story:
                 del self._stories[record.story_id]
         self._vectors.remove(record.article_id)
+        self._mvectors.remove(record.article_id)
+        group = self._by_language.get(language_group(features.lang))
+        if group is not None:
+            group.pop(record.article_id, None)
+            if not group:
+                del self._by_language[language_group(features.lang)]
         self._lexical.remove(record.article_id)
         self._lexical_memo.clear()
 
@@ -396,3 +431,7 @@ class StoryIndex:
     def cosines(self, vector: Vector, records: list[Record]) -> list[float]:
         """Embedding cosines of ``vector`` with records that have a vector in this index."""
         return self._vectors.cosines(vector, [r.article_id for r in records])
+
+    def mcosines(self, vector: Vector, records: list[Record]) -> list[float]:
+        """Multilingual-embedding cosines with records that have one in this index."""
+        return self._mvectors.cosines(vector, [r.article_id for r in records])

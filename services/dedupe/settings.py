@@ -27,6 +27,34 @@ class DedupeSettings(WiredeskSettings):
     lexical_threshold: float = Field(
         default=0.20, gt=0, le=1, description="TF-IDF cosine a rewrite must also reach"
     )
+    multilingual: bool = Field(
+        default=True,
+        description="compare non-English articles with USE multilingual, in and across "
+        "languages (docs/dedupe.md); off weights every article as English, as before",
+    )
+    multilingual_threshold: float = Field(
+        default=0.59,
+        gt=0,
+        le=1,
+        description="USE cosine of two articles in one non-English language",
+    )
+    multilingual_lexical_threshold: float = Field(
+        default=0.05, gt=0, le=1, description="their TF-IDF cosine (in their language) gate"
+    )
+    crosslingual_threshold: float = Field(
+        default=0.59,
+        gt=0,
+        le=2,
+        description="USE cosine + weight x TF-IDF cosine of two articles in different languages",
+    )
+    crosslingual_lexical_weight: float = Field(
+        default=0.5, ge=0, le=2, description="weight of shared names and numbers across languages"
+    )
+    crosslingual_candidates: int = Field(
+        default=1000,
+        ge=0,
+        description="newest articles per other language an article is compared with (0: none)",
+    )
     embed_max_tokens: int = Field(
         default=96, ge=16, le=256, description="word pieces of the opening the model reads"
     )

@@ -105,7 +105,8 @@ def encode_record(record: Record) -> dict[bytes, bytes]:
     """Binary, little-endian fields: the embedding as float16 (768 bytes; cosines move by
     < 1e-3) when it was computed, lexical terms as (uint32 term hash, float16 weight) pairs,
     and the opening the model reads (UTF-8, ~500 bytes), so a replica can embed the article
-    when it first needs its vector (embeddings are lazy: ``features.py``)."""
+    when it first needs its vector (embeddings are lazy: ``features.py``); the language when
+    it is not English and the multilingual (USE) embedding as float16 when computed."""
     features = record.features
     fields = {
         b"id": record.article_id.encode(),
@@ -122,6 +123,10 @@ def encode_record(record: Record) -> dict[bytes, bytes]:
         fields[b"txt"] = features.opening.encode()
     if features.wire_copy:
         fields[b"wire"] = b"1"
+    if features.lang != "en":
+        fields[b"lang"] = features.lang.encode()
+    if features.mvector is not None:
+        fields[b"mvec"] = features.mvector.astype("<f2").tobytes()
     return fields
 
 
@@ -142,6 +147,10 @@ def decode_record(entry_id: str, fields: dict[bytes, bytes]) -> Record:
         terms=terms,
         wire_copy=fields.get(b"wire") == b"1",
         opening=fields[b"txt"].decode() if b"txt" in fields else None,
+        lang=fields[b"lang"].decode() if b"lang" in fields else "en",
+        mvector=as_logged(np.frombuffer(fields[b"mvec"], dtype="<f2"))
+        if b"mvec" in fields
+        else None,
     )
     return Record(
         article_id=fields[b"id"].decode(),

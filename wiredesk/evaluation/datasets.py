@@ -29,6 +29,9 @@ class Pair:
     a: str
     b: str
     overall: float
+    langs: str | None = None
+    """``"de-en"``: the two articles' languages, when the file says (``langs``, or ``lang`` on
+    each side); evaluation then reports every language pair and pair class."""
 
     @property
     def label(self) -> bool | None:
@@ -86,5 +89,8 @@ def _pairs(rows: list[dict[str, Any]]) -> PairSet:
             documents.setdefault(
                 str(doc["id"]), Document(str(doc["id"]), doc["text"], doc.get("title"))
             )
-        pairs.append(Pair(str(row["a"]["id"]), str(row["b"]["id"]), float(row["overall"])))
+        langs = row.get("langs")
+        if langs is None and "lang" in row["a"] and "lang" in row["b"]:
+            langs = f"{row['a']['lang']}-{row['b']['lang']}"
+        pairs.append(Pair(str(row["a"]["id"]), str(row["b"]["id"]), float(row["overall"]), langs))
     return PairSet(list(documents.values()), pairs)

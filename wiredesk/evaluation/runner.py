@@ -22,6 +22,7 @@ from services.dedupe.settings import DedupeSettings
 from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings
 from wiredesk.evaluation.datasets import ClusterSet, Document, PairSet
+from wiredesk.evaluation.groups import Scored, crossval, group_rows
 from wiredesk.evaluation.metrics import adjusted_rand_index, bcubed, pairwise, prf, roc_auc
 from wiredesk.messages import Article, RawArticle, encode_entry
 from wiredesk.settings import Streams
@@ -125,10 +126,11 @@ def pair_metrics(data: PairSet, outcome: Outcome, stage: DedupeStage) -> dict[st
         for p in labelled
     ]
     truth = [bool(p.label) for p in labelled]
+    features = stage.features_of(list(outcome.articles.values()))
     # An article ingest rejected (e.g. too short) cannot be compared: its pairs score 0.
     scores = [
-        stage.pair_scores(outcome.articles[p.a], outcome.articles[p.b])
-        if p.a in outcome.articles and p.b in outcome.articles
+        stage.pair_scores_of(features[p.a], features[p.b])
+        if p.a in features and p.b in features
         else {}
         for p in labelled
     ]
@@ -140,6 +142,13 @@ def pair_metrics(data: PairSet, outcome: Outcome, stage: DedupeStage) -> dict[st
     }
     tp = sum(1 for y, yhat in zip(truth, predicted, strict=True) if y and yhat)
     result = prf(tp, sum(predicted), sum(truth))
+    scored = [
+        Scored(p.langs or "en-en", y, yhat, s.get("combined", s.get("jaccard", 0.0)))
+        for p, y, yhat, s in zip(labelled, truth, predicted, scores, strict=True)
+    ]
+    extra: dict[str, Any] = {"crossval": crossval(scored)}
+    if any(p.langs for p in labelled):
+        extra["groups"] = group_rows(scored)
     return {
         "format": "pairs",
         "pairs": len(data.pairs),
@@ -155,4 +164,7 @@ def pair_metrics(data: PairSet, outcome: Outcome, stage: DedupeStage) -> dict[st
         "articles_per_s": round(len(data.documents) / outcome.seconds, 1)
         if outcome.seconds
         else None,
+        "embedded_minilm": stage.embedded,
+        "embedded_multilingual": stage.embedded_multilingual,
+        **extra,
     }
