@@ -79,8 +79,6 @@ def replay(
     source: Annotated[str, typer.Option(help="source name for files without one")] = "replay",
 ) -> None:
     """Publish files to the raw stream (REDIS_URL); the same files always get the same ids."""
-    from redis.asyncio import Redis
-
     from wiredesk.replay import ReplayInputError, publish, read_articles
     from wiredesk.settings import WiredeskSettings
 
@@ -92,7 +90,10 @@ def replay(
         raise typer.Exit(2) from exc
 
     async def go() -> int:
-        client = Redis.from_url(settings.redis_url)
+        from wiredesk.topology import Topology
+
+        topology = await Topology.connect(settings)  # cluster mode, partitions, WAIT
+        client = topology.client
         total = 0
         try:
             with Progress(
@@ -109,7 +110,13 @@ def replay(
                         progress.advance(task, n)
 
                     total += await publish(
-                        client, settings.streams.raw, articles, rate=rate, on_progress=advance
+                        client,  # type: ignore[arg-type]
+                        settings.streams.raw,
+                        articles,
+                        rate=rate,
+                        on_progress=advance,
+                        route=None if topology.legacy else topology.raw_for,
+                        confirm=topology.confirm,
                     )
                     if not loop:
                         return total

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from wiredesk.cluster import make_script, wait_for
 from wiredesk.messages import (
     DeadLetter,
     MalformedMessage,
@@ -102,9 +103,10 @@ class StreamCommitter:
         group: str,
     ) -> None:
         self._redis = redis
-        self._script = redis.register_script(COMMIT_SCRIPT)
+        self._script = make_script(redis, COMMIT_SCRIPT)
         self.input_stream = input_stream
         self.group = group
+        self.wait = wait_for(redis)  # WIREDESK_WAIT_REPLICAS, when the service attached one
 
     def _args(self, commit: Commit) -> tuple[list[str], list[Any]]:
         keys = [self.input_stream, commit.once_key or ""]
@@ -125,6 +127,8 @@ class StreamCommitter:
                 keys, argv = self._args(commit)
                 await self._script(keys=keys, args=argv, client=pipe)
             results = await pipe.execute()
+        if self.wait is not None:  # every key of a commit shares the input stream's slot
+            await self.wait.confirm([self.input_stream])
         return [int(r) for r in results]
 
     async def dead_letter(
