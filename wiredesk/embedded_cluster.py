@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -30,6 +31,21 @@ from redis.cluster import RedisCluster
 from wiredesk.embedded import find_redis_server, free_port
 
 SLOTS = 16384
+
+
+def free_cluster_port(taken: set[int]) -> int:
+    """A free loopback port whose cluster-bus port (port + 10000) is free too."""
+    for _ in range(200):
+        port = free_port()
+        if port + 10000 > 65535 or port in taken or port + 10000 in taken:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair (port, port + 10000) for a cluster node")
 
 
 def find_redis_cli() -> str | None:
@@ -75,7 +91,8 @@ class EmbeddedCluster:
     def start(self, *, timeout: float = 60.0) -> EmbeddedCluster:
         total = self.masters * (1 + self.replicas_per_master)
         for i in range(total):
-            node = Node(free_port(), self._root / f"node{i}")
+            taken = {n.port for n in self.nodes} | {n.port + 10000 for n in self.nodes}
+            node = Node(free_cluster_port(taken), self._root / f"node{i}")
             node.dir.mkdir(parents=True)
             self.nodes.append(node)
             self._launch(node)
@@ -208,7 +225,11 @@ class EmbeddedCluster:
         return "no node answers"
 
     def client(self) -> RedisCluster:
-        return RedisCluster(host="127.0.0.1", port=self.nodes[0].port)
+        """A cluster client that starts from every running node (any may be the dead one)."""
+        from redis.cluster import ClusterNode
+
+        running = [ClusterNode("127.0.0.1", n.port) for n in self.nodes if n.running]
+        return RedisCluster(startup_nodes=running, socket_connect_timeout=1)
 
     def master_of(self, key: str) -> Node:
         """The node that serves ``key``'s slot now."""
