@@ -334,12 +334,19 @@ def asyncapi(
 
 
 def _redis() -> tuple[redis.Redis, WiredeskSettings]:
-    import redis as redis_sync
-
+    from wiredesk.cluster import sync_client
     from wiredesk.settings import WiredeskSettings
 
     settings = WiredeskSettings()
-    return redis_sync.Redis.from_url(settings.redis_url), settings
+    return sync_client(settings), settings  # RedisCluster on a cluster (WIREDESK_REDIS_CLUSTER)
+
+
+def _dlq_streams(client: redis.Redis, settings: WiredeskSettings) -> list[str]:
+    """The dead-letter stream of every partition (one without partitions)."""
+    from services.api.status import pipeline_keys
+
+    keys = pipeline_keys(client, settings)
+    return [keys.dlq(p) for p in keys.all_partitions]
 
 
 def _store() -> Store:
@@ -540,7 +547,11 @@ def dlq_list(
     from services.api.dlq import read_letters
 
     client, settings = _redis()
-    letters = read_letters(client, settings.streams.dlq, reason=reason)
+    letters = [
+        letter
+        for dlq in _dlq_streams(client, settings)
+        for letter in read_letters(client, dlq, reason=reason)
+    ]
     if as_json:
         for item in letters:
             document = (
@@ -585,8 +596,11 @@ def dlq_replay(
         err.print("[red]say which letters:[/] --reason R, --id ID or --all")
         raise typer.Exit(2)
     client, settings = _redis()
-    letters = read_letters(client, settings.streams.dlq, reason=reason, ids=entry_id or ())
-    added = replay(client, settings.streams.dlq, letters)
+    added, letters = [], []
+    for dlq in _dlq_streams(client, settings):  # each partition's letters to its own source
+        found = read_letters(client, dlq, reason=reason, ids=entry_id or ())
+        letters += found
+        added += replay(client, dlq, found)
     console.print(f"replayed {len(added)} of {len(letters)} dead letters")
 
 

@@ -228,7 +228,7 @@ class EmbeddedCluster:
         """A cluster client that starts from every running node (any may be the dead one)."""
         from redis.cluster import ClusterNode
 
-        running = [ClusterNode("127.0.0.1", n.port) for n in self.nodes if n.running]
+        running = [ClusterNode("127.0.0.1", n.port) for n in self.nodes if n.running]  # type: ignore[no-untyped-call]
         return RedisCluster(startup_nodes=running, socket_connect_timeout=1)
 
     def master_of(self, key: str) -> Node:

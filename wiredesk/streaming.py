@@ -67,7 +67,8 @@ class Commit:
     once_ttl_ms: int = 0
 
 
-# KEYS[1] input stream, KEYS[2] once-key or '', KEYS[3..] output streams (one per emit)
+# KEYS[1] input stream, KEYS[2] once-key or KEYS[1] again for none (not '': on a Redis Cluster
+# every key must be in the input's slot), KEYS[3..] output streams (one per emit)
 # ARGV: group, entry id, once ttl ms, then per emit: nfields, f1, v1, ...
 # Outputs are never capped here (MAXLEN would drop entries a slow group has not read yet);
 # retention is wiredesk.retention's job.
@@ -75,7 +76,7 @@ class Commit:
 COMMIT_SCRIPT = """
 local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 if acked == 0 then return 0 end
-if KEYS[2] ~= '' then
+if KEYS[2] ~= KEYS[1] then
   if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then return 2 end
 end
 local pos = 4
@@ -109,7 +110,7 @@ class StreamCommitter:
         self.wait = wait_for(redis)  # WIREDESK_WAIT_REPLICAS, when the service attached one
 
     def _args(self, commit: Commit) -> tuple[list[str], list[Any]]:
-        keys = [self.input_stream, commit.once_key or ""]
+        keys = [self.input_stream, commit.once_key or self.input_stream]
         argv: list[Any] = [self.group, commit.entry_id, commit.once_ttl_ms]
         for emit in commit.emits:
             keys.append(emit.stream)

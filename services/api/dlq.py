@@ -74,7 +74,14 @@ def original_fields(letter: DeadLetter) -> dict[bytes, bytes]:
 
 def replay(client: redis.Redis, dlq_stream: str, letters: Iterable[Letter]) -> list[str]:
     """Re-add each letter's original to its source stream; returns the new entry ids."""
-    script = client.register_script(REPLAY_SCRIPT)
+    from redis.cluster import RedisCluster
+
+    script: Any = client.register_script(REPLAY_SCRIPT)
+    if isinstance(client, RedisCluster):  # EVAL: a promoted replica has no script cache
+
+        def script(keys: list[str], args: list[Any]) -> Any:
+            return client.eval(REPLAY_SCRIPT, len(keys), *keys, *args)
+
     added: list[str] = []
     for item in letters:
         if item.letter is None:
