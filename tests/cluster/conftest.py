@@ -31,9 +31,19 @@ def redis_cluster() -> Iterator[EmbeddedCluster]:
 
 
 @pytest.fixture
-def cluster_settings(redis_cluster: EmbeddedCluster, namespace: str) -> WiredeskSettings:
+def healthy_cluster(redis_cluster: EmbeddedCluster) -> EmbeddedCluster:
+    """The session's cluster with every node running (a failed test may have left one dead)."""
+    for node in redis_cluster.nodes:
+        if not node.running:
+            redis_cluster.restart(node)
+    redis_cluster.wait_ok()
+    return redis_cluster
+
+
+@pytest.fixture
+def cluster_settings(healthy_cluster: EmbeddedCluster, namespace: str) -> WiredeskSettings:
     return WiredeskSettings(
-        redis_url=redis_cluster.url,
+        redis_url=healthy_cluster.url,
         key_prefix=f"{namespace}wd",
         streams=Streams().prefixed(namespace),
         consumer="test-consumer",
@@ -64,7 +74,7 @@ def cluster_env(cluster_settings: WiredeskSettings, tmp_path: Path) -> dict[str,
 
 
 @pytest.fixture
-async def acluster(redis_cluster: EmbeddedCluster) -> AsyncIterator[RedisCluster]:
-    client = RedisCluster.from_url(redis_cluster.url)
+async def acluster(healthy_cluster: EmbeddedCluster) -> AsyncIterator[RedisCluster]:
+    client = RedisCluster.from_url(healthy_cluster.url)
     yield client
     await client.aclose()

@@ -59,6 +59,7 @@ async def run(
     wait = ReplicaWait(acluster, replicas=1, timeout_ms=2000, prefix=keys.prefix)
     started = time.monotonic()
     failover_s = None
+    victim_key = None
     killed: set[int] = set()
     try:
         publishing = asyncio.create_task(
@@ -68,10 +69,13 @@ async def run(
             await asyncio.sleep(5)  # mid-run: the dedupe state's master dies
             # (unless it is the node REDIS_URL names: restarted services start from that one)
             candidates = [keys.unique, *(keys.raw(p) for p in keys.all_partitions)]
-            key = next(k for k in candidates if cluster.master_of(k) is not cluster.nodes[0])
+            victim_key = next(k for k in candidates if cluster.master_of(k) is not cluster.nodes[0])
             t0 = time.monotonic()
-            await asyncio.to_thread(cluster.kill_master, key)
+            victim = await asyncio.to_thread(cluster.kill_master, victim_key)
             failover_s = round(time.monotonic() - t0, 1)
+            # A supervisor brings the dead node back; it rejoins as the new master's replica.
+            # Until then WAIT 1 cannot succeed on that shard: producers and stages retry.
+            rejoin = asyncio.create_task(asyncio.to_thread(cluster.restart, victim))
         if kill_services:
             schedule = [s for s in SERVICES for _ in range(2)]
             rng.shuffle(schedule)
@@ -83,6 +87,8 @@ async def run(
                 await asyncio.sleep(rng.uniform(0.0, 0.4))
                 services.start_one(name)
         retried = await publishing
+        if cluster is not None:
+            await rejoin
         expected = await expected_job
         settle_s = await wait_settled(acluster, keys, db, expected, timeout=150, services=services)
         result = await audit(acluster, keys, db, expected)
@@ -97,6 +103,7 @@ async def run(
         + result.line(
             partitions=keys.partitions,
             master_killed=cluster is not None,
+            master_of=victim_key and victim_key.rpartition(":")[2],
             failover_s=failover_s,
             service_kills=sum(services.kills.values()),
             retried_chunks=retried,
