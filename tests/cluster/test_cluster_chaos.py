@@ -103,7 +103,7 @@ async def run(
         + result.line(
             partitions=keys.partitions,
             master_killed=cluster is not None,
-            master_of=victim_key and victim_key.rpartition(":")[2],
+            master_of=victim_key and victim_key.rpartition(":")[2].rstrip("}"),
             failover_s=failover_s,
             service_kills=sum(services.kills.values()),
             retried_chunks=retried,
