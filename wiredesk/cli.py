@@ -516,14 +516,21 @@ def tail(
     count: Annotated[
         int | None, typer.Option("--count", help="stop after this many entries")
     ] = None,
+    partition: Annotated[
+        int, typer.Option(help="with WIREDESK_PARTITIONS > 1: which partition of raw, etc.")
+    ] = 0,
 ) -> None:
     """Follow a stream (XREAD BLOCK, no consumer group: the pipeline is not affected)."""
     import orjson
 
+    from services.api.status import pipeline_keys
     from services.api.streams import follow, resolve_stream
 
     client, settings = _redis()
     name = resolve_stream(settings.streams, stream)
+    keys = pipeline_keys(client, settings)
+    if keys.tagged and stream in ("raw", "normalized", "annotated", "dlq"):
+        name = keys.streams_of(partition)[stream]  # the partition's stream (docs/design.md)
     for entry in follow(client, name, from_start=from_start, count=count):
         if as_json:
             sys.stdout.write(orjson.dumps(entry.as_json()).decode() + "\n")

@@ -87,3 +87,6 @@ async def test_status_and_dead_letter_tools_see_every_partition(
     assert "replayed 1 of 1" in cli(cluster_env, "dlq", "replay", "--all")
     assert await acluster.xlen(keys.dlq(2)) == 0
     assert await acluster.xlen(keys.raw(2)) == 2  # the original back in its own partition
+    args = ("tail", "raw", "--partition", "2", "--from-start", "--count", "2", "--json")
+    tailed = [orjson.loads(line) for line in cli(cluster_env, *args).splitlines()]
+    assert [t["stream"] for t in tailed] == [keys.raw(2)] * 2
