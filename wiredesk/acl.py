@@ -34,38 +34,41 @@ _CONSUME = (
 _PRODUCE = ("+xadd",)
 _SCRIPTS = ("+eval", "+evalsha", "+script|load", "+script|exists")
 _STATE = ("+get", "+set", "+hset", "+hget", "+hdel", "+expire", "+exists", "+del")
+# Partitions and clusters (docs/design.md): dedupe's outbox, WAIT with its probe key.
+_PARTITIONED = ("+hmget", "+hgetall", "+hexists", "+wait")
 _READ_ONLY = ("+xrange", "+xrevrange", "+xread", "+xinfo", "+xlen", "+exists", "+get")
 
 
 def service_rules(settings: WiredeskSettings) -> dict[str, list[str]]:
     """User name -> ACL rules (without ``on`` and the password)."""
     s, key = settings.streams, settings.key
-    stage = (*_CONNECT, *_CONSUME, *_PRODUCE, *_SCRIPTS, *_STATE)
+    stage = (*_CONNECT, *_CONSUME, *_PRODUCE, *_SCRIPTS, *_STATE, *_PARTITIONED)
+    wait = f"~{key('wait')}:*"  # WAIT's probe keys (wiredesk.cluster)
+
+    def tagged(*names: str) -> list[str]:
+        """Each name and its partitions' tagged names (``articles:raw:{wd:p0}``)."""
+        return [rule for n in names for rule in (f"~{n}", f"~{n}:*")]
+
     return {
         "ingest": [
             *stage,
-            f"~{s.raw}",
-            f"~{s.normalized}",
-            f"~{s.dlq}",
+            *tagged(s.raw, s.normalized, s.dlq, key("errors", "ingest")),
             f"~{key('seen', 'raw')}:*",
-            f"~{key('errors', 'ingest')}",
+            wait,
         ],
         "dedupe": [
             *stage,
-            f"~{s.normalized}",
-            f"~{s.annotated}",
+            *tagged(s.normalized, s.annotated, s.dlq, key("errors", "dedupe")),
             f"~{s.unique}",
-            f"~{s.dlq}",
             f"~{key('dedupe')}:*",
-            f"~{key('errors', 'dedupe')}",
+            wait,
         ],
         "store": [
             *stage,
-            f"~{s.annotated}",
-            f"~{s.dlq}",
-            f"~{key('errors', 'store')}",
+            *tagged(s.annotated, s.dlq, key("errors", "store")),
+            wait,
         ],
-        "producer": [*_CONNECT, *_PRODUCE, f"~{s.raw}"],
+        "producer": [*_CONNECT, *_PRODUCE, "+wait", "+set", *tagged(s.raw), wait],
         "reader": [*_CONNECT, *_READ_ONLY, *(f"~{stream}" for stream in s.model_dump().values())],
     }
 
