@@ -123,7 +123,13 @@ def replay(
         finally:
             await client.aclose()
 
-    sent = asyncio.run(go())
+    from wiredesk.cluster import ReplicationShort
+
+    try:
+        sent = asyncio.run(go())
+    except ReplicationShort as exc:  # WIREDESK_WAIT_REPLICAS: not safely published
+        err.print(f"[red]error:[/] {escape(str(exc))}; replay again (copies are dropped)")
+        raise typer.Exit(1) from exc
     err.print(f"published {sent} articles to {settings.streams.raw}")
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from wiredesk.cluster import AnyRedis, ReplicaWait, async_client, attach_default_wait, use_cluster
+from wiredesk.cluster import (
+    AnyRedis,
+    ReplicationShort,
+    ReplicaWait,
+    async_client,
+    attach_default_wait,
+    use_cluster,
+)
 from wiredesk.keys import Keys
 from wiredesk.partitions import partition_for
 from wiredesk.settings import WiredeskSettings
@@ -43,9 +50,22 @@ class Topology:
         """The raw stream a producer adds this article to."""
         return self.keys.raw(partition_for(article_id, self.keys.partitions))
 
-    async def confirm(self, streams: Iterable[str]) -> bool:
-        """WAIT for the configured replicas on the slots of ``streams`` (True without WAIT)."""
-        return True if self.wait is None else await self.wait.confirm(streams)
+    async def confirm(self, streams: Iterable[str], *, attempts: int = 3) -> bool:
+        """WAIT for the configured replicas on the slots of ``streams`` (True without WAIT).
+
+        A producer's chunk must not count as sent before a replica has it: after ``attempts``
+        short WAITs this raises :class:`~wiredesk.cluster.ReplicationShort`, and the producer
+        republishes (ids are stable, so the pipeline drops the copies it already has)."""
+        if self.wait is None:
+            return True
+        names = list(streams)
+        for _ in range(attempts):
+            if await self.wait.confirm(names):
+                return True
+        raise ReplicationShort(
+            f"writes to {names[:3]} not confirmed by {self.wait.replicas} replica(s) "
+            f"after {attempts} WAITs of {self.wait.timeout_ms} ms"
+        )
 
     async def aclose(self) -> None:
         await self.client.aclose()
