@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -90,3 +91,29 @@ async def test_status_and_dead_letter_tools_see_every_partition(
     args = ("tail", "raw", "--partition", "2", "--from-start", "--count", "2", "--json")
     tailed = [orjson.loads(line) for line in cli(cluster_env, *args).splitlines()]
     assert [t["stream"] for t in tailed] == [keys.raw(2)] * 2
+
+
+async def test_replay_routes_each_article_to_its_partition_and_waits_for_a_replica(
+    acluster: RedisCluster, keys: Keys, cluster_env: dict[str, str]
+) -> None:
+    from tests.conftest import SEEDS
+    from wiredesk.partitions import partition_for
+
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "wiredesk", "replay", str(SEEDS)],
+        env={**os.environ, **cluster_env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "not confirmed" not in done.stderr  # WAIT 1 (the cluster default) was met
+    seen = 0
+    for p in keys.all_partitions:
+        for _, fields in await acluster.xrange(keys.raw(p)):
+            article_id = orjson.loads(fields[b"data"])["id"]
+            assert partition_for(article_id, keys.partitions) == p
+            seen += 1
+    assert seen == 5
