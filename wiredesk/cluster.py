@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -238,20 +239,23 @@ class ReplicationShort(RedisConnectionError):
     (the batch stays pending and is retried; every retried step is idempotent)."""
 
 
-_WAITS: dict[int, ReplicaWait] = {}
+_WAITS: weakref.WeakKeyDictionary[Any, ReplicaWait] = weakref.WeakKeyDictionary()
 
 
 def attach_wait(client: object, wait: ReplicaWait | None) -> None:
     """Make every committer built on ``client`` confirm its writes with ``wait``."""
     if wait is None or wait.replicas <= 0:
-        _WAITS.pop(id(client), None)
+        _WAITS.pop(client, None)
     else:
-        _WAITS[id(client)] = wait
+        _WAITS[client] = wait
 
 
 def wait_for(client: object) -> ReplicaWait | None:
     """The :class:`ReplicaWait` attached to ``client``, if any."""
-    return _WAITS.get(id(client))
+    try:
+        return _WAITS.get(client)
+    except TypeError:  # not weak-referenceable: nothing can have been attached
+        return None
 
 
 async def attach_default_wait(client: AnyRedis, settings: WiredeskSettings) -> ReplicaWait | None:
