@@ -37,6 +37,8 @@ _SCRIPTS = ("+eval", "+evalsha", "+script|load", "+script|exists")
 # by the stages' XADD itself, wiredesk.deadletter), so a compromised stage cannot erase the
 # dead letters or another stage's state that way.
 _STATE = ("+get", "+set", "+hset", "+hget", "+hdel", "+expire", "+exists")
+# Partitions and clusters (docs/design.md): dedupe's outbox, WAIT with its probe key.
+_PARTITIONED = ("+hmget", "+hgetall", "+hexists", "+wait")
 _READ_ONLY = ("+xrange", "+xrevrange", "+xread", "+xinfo", "+xlen", "+exists", "+get")
 
 
@@ -59,46 +61,65 @@ def selector_rules(settings: WiredeskSettings) -> dict[str, list[str]]:
     consume = (*_CONSUME, "+exists")
     add = ("+xadd", "+xlen")
     errors = ("+hset", "+hget", "+hdel", "+expire")
-    root = (*_CONNECT, *_SCRIPTS)
+    root = (*_CONNECT, *_SCRIPTS, "+wait")
     seen = f"{key('seen', 'raw')}:*"
+    wait = f"{key('wait')}:*"  # WAIT's probe keys (wiredesk.cluster)
+    dedupe_state = f"{key('dedupe')}:*"
+
+    def tagged(*names: str) -> list[str]:
+        """Each name and its partitions' tagged names (``articles:raw:{wd:p0}``)."""
+        return [pattern for n in names for pattern in (n, f"{n}:*")]
+
+    def grant(names: list[str]) -> list[str]:
+        return [f"~{n}" for n in names]
+
+    def stage_root(*patterns: list[str]) -> list[str]:
+        return [*root, *grant([n for names in patterns for n in names]), f"~{wait}"]
+
+    probe = _selector([wait], ("+set",))
     return {
         "ingest": [
-            *root,
-            *(f"~{k}" for k in (s.raw, s.normalized, s.dlq, seen, key("errors", "ingest"))),
-            _selector([s.raw], consume),
-            _selector([s.normalized, s.dlq], add),
+            *stage_root(tagged(s.raw, s.normalized, s.dlq, key("errors", "ingest")), [seen]),
+            _selector(tagged(s.raw), consume),
+            _selector(tagged(s.normalized, s.dlq), add),
             _selector([seen], ("+get", "+set", "+exists")),
-            _selector([key("errors", "ingest")], errors),
+            _selector(tagged(key("errors", "ingest")), errors),
+            probe,
         ],
         "dedupe": [
-            *root,
-            *(
-                f"~{k}"
-                for k in (
-                    s.normalized,
-                    s.annotated,
-                    s.unique,
-                    s.dlq,
-                    f"{key('dedupe')}:*",
-                    key("errors", "dedupe"),
-                )
+            *stage_root(
+                tagged(s.normalized, s.annotated, s.dlq, key("errors", "dedupe")),
+                [s.unique, dedupe_state],
             ),
-            _selector([s.normalized], consume),
-            _selector([s.annotated, s.unique, s.dlq], add),
+            _selector(tagged(s.normalized), consume),
+            _selector([*tagged(s.annotated, s.dlq), s.unique], add),
             _selector(
-                [f"{key('dedupe')}:*"],
-                ("+xadd", "+xrange", "+xrevrange", "+xtrim", "+xlen", "+get", "+set", "+exists"),
+                [dedupe_state],
+                (
+                    "+xadd",
+                    "+xrange",
+                    "+xrevrange",
+                    "+xtrim",
+                    "+xlen",
+                    "+get",
+                    "+set",
+                    "+exists",
+                    *_PARTITIONED[:3],  # the outbox hash of each partition
+                    "+hset",
+                    "+hdel",
+                ),
             ),
-            _selector([key("errors", "dedupe")], errors),
+            _selector(tagged(key("errors", "dedupe")), errors),
+            probe,
         ],
         "store": [
-            *root,
-            *(f"~{k}" for k in (s.annotated, s.dlq, key("errors", "store"))),
-            _selector([s.annotated], consume),
-            _selector([s.dlq], add),
-            _selector([key("errors", "store")], errors),
+            *stage_root(tagged(s.annotated, s.dlq, key("errors", "store"))),
+            _selector(tagged(s.annotated), consume),
+            _selector(tagged(s.dlq), add),
+            _selector(tagged(key("errors", "store")), errors),
+            probe,
         ],
-        "producer": [*_CONNECT, *_PRODUCE, f"~{s.raw}"],
+        "producer": [*_CONNECT, *_PRODUCE, "+wait", *grant(tagged(s.raw)), f"~{wait}", probe],
         "reader": [*_CONNECT, *_READ_ONLY, *(f"~{stream}" for stream in s.model_dump().values())],
     }
 
@@ -110,32 +131,33 @@ def service_rules(settings: WiredeskSettings, *, selectors: bool = False) -> dic
     if selectors:
         return selector_rules(settings)
     s, key = settings.streams, settings.key
-    stage = (*_CONNECT, *_CONSUME, *_PRODUCE, *_SCRIPTS, *_STATE)
+    stage = (*_CONNECT, *_CONSUME, *_PRODUCE, *_SCRIPTS, *_STATE, *_PARTITIONED)
+    wait = f"~{key('wait')}:*"  # WAIT's probe keys (wiredesk.cluster)
+
+    def tagged(*names: str) -> list[str]:
+        """Each name and its partitions' tagged names (``articles:raw:{wd:p0}``)."""
+        return [rule for n in names for rule in (f"~{n}", f"~{n}:*")]
+
     return {
         "ingest": [
             *stage,
-            f"~{s.raw}",
-            f"~{s.normalized}",
-            f"~{s.dlq}",
+            *tagged(s.raw, s.normalized, s.dlq, key("errors", "ingest")),
             f"~{key('seen', 'raw')}:*",
-            f"~{key('errors', 'ingest')}",
+            wait,
         ],
         "dedupe": [
             *stage,
-            f"~{s.normalized}",
-            f"~{s.annotated}",
+            *tagged(s.normalized, s.annotated, s.dlq, key("errors", "dedupe")),
             f"~{s.unique}",
-            f"~{s.dlq}",
             f"~{key('dedupe')}:*",
-            f"~{key('errors', 'dedupe')}",
+            wait,
         ],
         "store": [
             *stage,
-            f"~{s.annotated}",
-            f"~{s.dlq}",
-            f"~{key('errors', 'store')}",
+            *tagged(s.annotated, s.dlq, key("errors", "store")),
+            wait,
         ],
-        "producer": [*_CONNECT, *_PRODUCE, f"~{s.raw}"],
+        "producer": [*_CONNECT, *_PRODUCE, "+wait", "+set", *tagged(s.raw), wait],
         "reader": [*_CONNECT, *_READ_ONLY, *(f"~{stream}" for stream in s.model_dump().values())],
     }
 

@@ -81,8 +81,6 @@ def replay(
     source: Annotated[str, typer.Option(help="source name for files without one")] = "replay",
 ) -> None:
     """Publish files to the raw stream (REDIS_URL); the same files always get the same ids."""
-    from redis.asyncio import Redis
-
     from wiredesk.replay import ReplayInputError, publish, read_articles
     from wiredesk.settings import WiredeskSettings
 
@@ -94,7 +92,10 @@ def replay(
         raise typer.Exit(2) from exc
 
     async def go() -> int:
-        client = Redis.from_url(settings.redis_url)
+        from wiredesk.topology import Topology
+
+        topology = await Topology.connect(settings)  # cluster mode, partitions, WAIT
+        client = topology.client
         total = 0
         try:
             with Progress(
@@ -111,14 +112,26 @@ def replay(
                         progress.advance(task, n)
 
                     total += await publish(
-                        client, settings.streams.raw, articles, rate=rate, on_progress=advance
+                        client,  # type: ignore[arg-type]
+                        settings.streams.raw,
+                        articles,
+                        rate=rate,
+                        on_progress=advance,
+                        route=None if topology.legacy else topology.raw_for,
+                        confirm=topology.confirm,
                     )
                     if not loop:
                         return total
         finally:
             await client.aclose()
 
-    sent = asyncio.run(go())
+    from wiredesk.cluster import ReplicationShort
+
+    try:
+        sent = asyncio.run(go())
+    except ReplicationShort as exc:  # WIREDESK_WAIT_REPLICAS: not safely published
+        err.print(f"[red]error:[/] {escape(str(exc))}; replay again (copies are dropped)")
+        raise typer.Exit(1) from exc
     err.print(f"published {sent} articles to {settings.streams.raw}")
 
 
@@ -354,12 +367,19 @@ def asyncapi(
 
 
 def _redis() -> tuple[redis.Redis, WiredeskSettings]:
-    import redis as redis_sync
-
+    from wiredesk.cluster import sync_client
     from wiredesk.settings import WiredeskSettings
 
     settings = WiredeskSettings()
-    return redis_sync.Redis.from_url(settings.redis_url), settings
+    return sync_client(settings), settings  # RedisCluster on a cluster (WIREDESK_REDIS_CLUSTER)
+
+
+def _dlq_streams(client: redis.Redis, settings: WiredeskSettings) -> list[str]:
+    """The dead-letter stream of every partition (one without partitions)."""
+    from services.api.status import pipeline_keys
+
+    keys = pipeline_keys(client, settings)
+    return [keys.dlq(p) for p in keys.all_partitions]
 
 
 def _store() -> Store:
@@ -529,14 +549,21 @@ def tail(
     count: Annotated[
         int | None, typer.Option("--count", help="stop after this many entries")
     ] = None,
+    partition: Annotated[
+        int, typer.Option(help="with WIREDESK_PARTITIONS > 1: which partition of raw, etc.")
+    ] = 0,
 ) -> None:
     """Follow a stream (XREAD BLOCK, no consumer group: the pipeline is not affected)."""
     import orjson
 
+    from services.api.status import pipeline_keys
     from services.api.streams import follow, resolve_stream
 
     client, settings = _redis()
     name = resolve_stream(settings.streams, stream)
+    keys = pipeline_keys(client, settings)
+    if keys.tagged and stream in ("raw", "normalized", "annotated", "dlq"):
+        name = keys.streams_of(partition)[stream]  # the partition's stream (docs/design.md)
     for entry in follow(client, name, from_start=from_start, count=count):
         if as_json:
             sys.stdout.write(orjson.dumps(entry.as_json()).decode() + "\n")
@@ -560,7 +587,11 @@ def dlq_list(
     from services.api.dlq import read_letters
 
     client, settings = _redis()
-    letters = read_letters(client, settings.streams.dlq, reason=reason)
+    letters = [
+        letter
+        for dlq in _dlq_streams(client, settings)
+        for letter in read_letters(client, dlq, reason=reason)
+    ]
     if as_json:
         for item in letters:
             document = (
@@ -605,8 +636,11 @@ def dlq_replay(
         err.print("[red]say which letters:[/] --reason R, --id ID or --all")
         raise typer.Exit(2)
     client, settings = _redis()
-    letters = read_letters(client, settings.streams.dlq, reason=reason, ids=entry_id or ())
-    added = replay(client, settings.streams.dlq, letters)
+    added, letters = [], []
+    for dlq in _dlq_streams(client, settings):  # each partition's letters to its own source
+        found = read_letters(client, dlq, reason=reason, ids=entry_id or ())
+        letters += found
+        added += replay(client, dlq, found)
     for letter_id, why in refused(letters):
         err.print(f"[yellow]not replayed[/] {escape(letter_id)}: {escape(why)}")
     console.print(f"replayed {len(added)} of {len(letters)} dead letters")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +102,14 @@ async def publish(
     rate: float | None = None,
     batch: int = 200,
     on_progress: Callable[[int], None] | None = None,
+    route: Callable[[str], str] | None = None,
+    confirm: Callable[[Iterable[str]], Awaitable[bool]] | None = None,
 ) -> int:
-    """XADD the articles, pipelined; ``rate`` caps articles per second. Never trims."""
+    """XADD the articles, pipelined; ``rate`` caps articles per second. Never trims.
+
+    ``route`` maps an article id to its partition's raw stream (``Topology.raw_for``; default:
+    everything to ``stream``); ``confirm`` waits for replicas after each chunk
+    (``Topology.confirm``, WIREDESK_WAIT_REPLICAS) before it counts as sent."""
     sent = 0
     started = time.perf_counter()
     pending: list[RawArticle] = []
@@ -112,11 +118,15 @@ async def publish(
     async def flush() -> None:
         nonlocal sent
         async with redis.pipeline(transaction=False) as pipe:
+            targets = {stream if route is None else route(a.id) for a in pending}
             for article in pending:
                 fields = encode_entry(article)
                 traced_publish(fields, article_id=article.id, source=article.source)
-                pipe.xadd(stream, fields)  # type: ignore[arg-type]
+                target = stream if route is None else route(article.id)
+                pipe.xadd(target, fields)  # type: ignore[arg-type]
             await pipe.execute()
+        if confirm is not None:
+            await confirm(targets)
         sent += len(pending)
         if on_progress is not None:
             on_progress(len(pending))

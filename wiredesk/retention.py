@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from wiredesk.cluster import make_script
+
 # KEYS[1] stream. ARGV[1] extra upper bound id ('' = none), ARGV[2] '~' for approximate or ''.
 # Returns {trimmed, bound} ; bound '' when nothing may be trimmed (no stream or no group).
 SAFE_TRIM_SCRIPT = """
@@ -92,7 +94,7 @@ async def trim_consumed(
     if keep_ms > 0:
         now = int(time.time() * 1000) if now_ms is None else now_ms
         horizon = f"{max(0, now - keep_ms)}-0"
-    script = redis.register_script(SAFE_TRIM_SCRIPT)
+    script = make_script(redis, SAFE_TRIM_SCRIPT)
     trimmed, bound = await script(keys=[stream], args=[horizon, "~" if approximate else ""])
     bound_text = bound.decode() if isinstance(bound, bytes) else str(bound)
     return TrimResult(int(trimmed), bound_text or None)

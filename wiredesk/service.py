@@ -47,6 +47,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wiredesk.batchparse import raw_batch_parser
+from wiredesk.cluster import FAILOVER_ERRORS, attach_default_wait
 from wiredesk.deadletter import DeadLetterPolicy
 from wiredesk.errors import is_permanent
 from wiredesk.monitoring import oldest_pending_age_s, register_stage_series
@@ -70,6 +71,7 @@ log = logging.getLogger(__name__)
 #: Errors that mean "Redis is unreachable", not "this entry is bad" (BusyLoadingError, raised
 #: while a restarted server loads its AOF, is a ConnectionError).
 UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+UNAVAILABLE += FAILOVER_ERRORS  # a Redis Cluster electing a new master (wiredesk.cluster)
 
 
 def redis_client(url: str) -> Redis:
@@ -134,17 +136,20 @@ def freeze_loaded_heap() -> None:
 class StageRunner:
     """Feeds a stage, isolates failures, reclaims and dead-letters; the service's control loop."""
 
-    def __init__(self, stage: Stage, settings: WiredeskSettings) -> None:
+    def __init__(self, stage: Stage, settings: WiredeskSettings, redis: Any = None) -> None:
         self.stage = stage
         self.settings = settings
-        self.redis: Redis = redis_client(settings.redis_url)
+        # ``redis``: a client shared by several partitions' runners (wiredesk.partitioned)
+        self._owns_redis = redis is None
+        self.redis: Redis = redis_client(settings.redis_url) if redis is None else redis
         self.committer = StreamCommitter(
             self.redis,
             input_stream=stage.input_stream,
             group=stage.group,
             dlq=DeadLetterPolicy.of(settings),
         )
-        self._errors_key = settings.key("errors", stage.name)
+        self._errors_key = getattr(stage, "errors_key", None) or settings.key("errors", stage.name)
+        self._dlq_stream: str = getattr(stage, "dlq_stream", None) or settings.streams.dlq
         self._tasks: list[asyncio.Task[Any]] = []
         self._last_trim = time.monotonic()
         self._health: asyncio.Server | None = None
@@ -153,6 +158,8 @@ class StageRunner:
         self.ready = False
 
     async def start(self) -> None:
+        if self._owns_redis:  # WIREDESK_WAIT_REPLICAS (a shared client has it attached)
+            self.committer.wait = await attach_default_wait(self.redis, self.settings)
         await ensure_group(self.redis, self.stage.input_stream, self.stage.group)
         await self.stage.setup(self.redis)
         register_stage_series(self.stage.name)
@@ -195,7 +202,8 @@ class StageRunner:
         if self._health is not None:
             self._health.close()
         await self.stage.close()
-        await self.redis.aclose()
+        if self._owns_redis:
+            await self.redis.aclose()
         log.info("stage stopped", extra={"stage": self.stage.name})
 
     async def is_ready(self) -> bool:
@@ -289,6 +297,9 @@ class StageRunner:
         if not entries:
             return 0
         RECLAIMED.labels(self.stage.name).inc(len(entries))
+        settle = getattr(self.stage, "settle_reclaimed", None)
+        if settle is not None:  # finish what a stage already decided before dead-lettering
+            entries = await settle(entries)
         retry: list[Entry] = []
         for entry in entries:
             if entry.deliveries > self.settings.max_attempts:
@@ -298,7 +309,7 @@ class StageRunner:
                 ) or "no error recorded (the consumer died while handling it?)"
                 await self.committer.dead_letter(
                     entry,
-                    dlq_stream=self.settings.streams.dlq,
+                    dlq_stream=self._dlq_stream,
                     stage=self.stage.name,
                     reason="max-attempts",
                     error=error,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 from functools import cached_property
+from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -105,6 +106,27 @@ class WiredeskSettings(BaseSettings):
     )
     log_format: str = Field(default="json", pattern="^(json|console)$")
     log_level: str = "INFO"
+    redis_cluster: Literal["auto", "true", "false"] = Field(
+        default="auto",
+        description="use the Redis Cluster client: auto asks the server (INFO cluster)",
+    )
+    partitions: int = Field(
+        default=1,
+        ge=1,
+        le=1024,
+        description="raw/normalized/annotated streams are split in this many hash-tagged "
+        "partitions; 1 keeps the single-node names (docs/design.md, Partitions)",
+    )
+    consume_partitions: str | None = Field(
+        default=None, description="partitions this replica consumes, e.g. '0,2-3'; None: all"
+    )
+    wait_replicas: int | None = Field(
+        default=None,
+        ge=0,
+        description="replicas that must confirm a write (WAIT) before a stage acks its input "
+        "or a producer returns; None: 1 when the master has replicas, else 0",
+    )
+    wait_timeout_ms: int = Field(default=2000, ge=1, description="how long one WAIT may block")
 
     def key(self, *parts: str) -> str:
         return ":".join((self.key_prefix, *parts))

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from wiredesk.cluster import make_script, wait_for
 from wiredesk.deadletter import DEAD_LETTER_SCRIPT, DeadLetterPolicy
 from wiredesk.messages import (
     DeadLetter,
@@ -68,7 +69,8 @@ class Commit:
     once_ttl_ms: int = 0
 
 
-# KEYS[1] input stream, KEYS[2] once-key or '', KEYS[3..] output streams (one per emit)
+# KEYS[1] input stream, KEYS[2] once-key or KEYS[1] again for none (not '': on a Redis Cluster
+# every key must be in the input's slot), KEYS[3..] output streams (one per emit)
 # ARGV: group, entry id, once ttl ms, then per emit: nfields, f1, v1, ...
 # Outputs are never capped here (MAXLEN would drop entries a slow group has not read yet);
 # retention is wiredesk.retention's job.
@@ -76,7 +78,7 @@ class Commit:
 COMMIT_SCRIPT = """
 local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 if acked == 0 then return 0 end
-if KEYS[2] ~= '' then
+if KEYS[2] ~= KEYS[1] then
   if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then return 2 end
 end
 local pos = 4
@@ -105,14 +107,15 @@ class StreamCommitter:
         dlq: DeadLetterPolicy | None = None,
     ) -> None:
         self._redis = redis
-        self._script = redis.register_script(COMMIT_SCRIPT)
-        self._dlq_script = redis.register_script(DEAD_LETTER_SCRIPT)
+        self._script = make_script(redis, COMMIT_SCRIPT)
+        self._dlq_script = make_script(redis, DEAD_LETTER_SCRIPT)
         self.dlq = dlq or DeadLetterPolicy()
         self.input_stream = input_stream
         self.group = group
+        self.wait = wait_for(redis)  # WIREDESK_WAIT_REPLICAS, when the service attached one
 
     def _args(self, commit: Commit) -> tuple[list[str], list[Any]]:
-        keys = [self.input_stream, commit.once_key or ""]
+        keys = [self.input_stream, commit.once_key or self.input_stream]
         argv: list[Any] = [self.group, commit.entry_id, commit.once_ttl_ms]
         traceparent = outgoing(commit.entry_id)
         for emit in commit.emits:
@@ -132,6 +135,8 @@ class StreamCommitter:
                 keys, argv = self._args(commit)
                 await self._script(keys=keys, args=argv, client=pipe)
             results = await pipe.execute()
+        if self.wait is not None:  # every key of a commit shares the input stream's slot
+            await self.wait.confirm([self.input_stream])
         return [int(r) for r in results]
 
     async def dead_letter(
@@ -161,7 +166,10 @@ class StreamCommitter:
         argv: list[Any] = [self.group, entry.id, self.dlq.max_len, self.dlq.min_id()]
         for name, value in encode_entry(letter).items():
             argv.extend((name, value))
+        # on a cluster the stage's dead-letter stream shares its input's hash tag (wiredesk/keys.py)
         result = int(await self._dlq_script(keys=[self.input_stream, dlq_stream], args=argv))
+        if self.wait is not None:
+            await self.wait.confirm([self.input_stream])
         if result == COMMIT_DONE:
             DEAD_LETTERED.labels(stage, reason).inc()
         return result

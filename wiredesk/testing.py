@@ -44,6 +44,7 @@ from urllib.parse import quote
 import orjson
 import redis
 
+from wiredesk.embedded_cluster import EmbeddedCluster
 from wiredesk.settings import Streams
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
@@ -65,6 +66,7 @@ __all__ = [
     "ensure_images",
     "image_exists",
     "pipeline_stack",
+    "redis_cluster",
     "redis_container",
     "redis_fixture",
     "source_dir",
@@ -529,3 +531,13 @@ def wait_for_unique(
             time.sleep(0.2)
     finally:
         client.close()
+
+
+@contextmanager
+def redis_cluster(masters: int = 3, replicas_per_master: int = 1) -> Iterator[EmbeddedCluster]:
+    """A private Redis Cluster (no Docker): ``with redis_cluster() as c: c.url`` is one node's
+    URL, which wiredesk takes as a cluster by itself. ``c.kill_master(key)`` SIGKILLs the master
+    of a key's slot and returns once its replica took over; ``c.restart(node)`` brings it back
+    (``wiredesk.embedded_cluster``)."""
+    with EmbeddedCluster(masters=masters, replicas_per_master=replicas_per_master) as cluster:
+        yield cluster

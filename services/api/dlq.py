@@ -79,7 +79,14 @@ def replay(client: redis.Redis, dlq_stream: str, letters: Iterable[Letter]) -> l
     ``WIREDESK_DLQ_MAX_PAYLOAD_BYTES``) are skipped: their head is not the message. See
     :func:`refused` for the ones a replay leaves alone and why.
     """
-    script = client.register_script(REPLAY_SCRIPT)
+    from redis.cluster import RedisCluster
+
+    script: Any = client.register_script(REPLAY_SCRIPT)
+    if isinstance(client, RedisCluster):  # EVAL: a promoted replica has no script cache
+
+        def script(keys: list[str], args: list[Any]) -> Any:
+            return client.eval(REPLAY_SCRIPT, len(keys), *keys, *args)
+
     added: list[str] = []
     for item in letters:
         if item.letter is None or item.letter.truncated:

@@ -8,6 +8,7 @@ than Starlette's ``BaseHTTPMiddleware``, which would buffer streamed responses.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -63,10 +64,15 @@ class _Instrument:
             REQUESTS.labels(scope.get("method", ""), _route(scope), str(status["code"])).inc()
 
 
+_CONVERTER = re.compile(r"\{(\w+):\w+\}")
+
+
 def _route(scope: Scope) -> str:
+    """The route's template without path converters (``/stories/{story_id:path}`` is labelled
+    ``/stories/{story_id}``: the label names the route, not how Starlette matches it)."""
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return str(path) if path else "unmatched"
+    return _CONVERTER.sub(r"{\1}", str(path)) if path else "unmatched"
 
 
 def instrument(app: FastAPI, ready: Callable[[], bool]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 
 from services.api.dlq import read_letters
+from wiredesk.keys import Keys
 from wiredesk.settings import WiredeskSettings
 
 
@@ -34,9 +35,21 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def pipeline_keys(client: Any, settings: WiredeskSettings) -> Keys:
+    """The key layout the services use: tagged on a cluster or with partitions."""
+    from redis.cluster import RedisCluster
+
+    return Keys.from_settings(settings, cluster=isinstance(client, RedisCluster))
+
+
 def collect(client: redis.Redis, settings: WiredeskSettings) -> Status:
+    """One row per stream and group; with partitions, every partition's streams (the rows
+    name them, so a lagging partition shows)."""
     status = Status()
-    for stream in settings.streams.model_dump().values():
+    keys = pipeline_keys(client, settings)
+    streams = keys.every_stream() if keys.tagged else settings.streams.model_dump().values()
+    dlqs = [keys.dlq(p) for p in keys.all_partitions] if keys.tagged else [settings.streams.dlq]
+    for stream in streams:
         length = int(client.xlen(stream))
         groups = client.xinfo_groups(stream) if client.exists(stream) else []
         if not groups:
@@ -58,9 +71,10 @@ def collect(client: redis.Redis, settings: WiredeskSettings) -> Status:
                     idle_ms=idle,
                 )
             )
-    for item in read_letters(client, settings.streams.dlq):
-        if item.letter is None:
-            status.dead_letters[("?", "unreadable")] += 1
-        else:
-            status.dead_letters[(item.letter.stage, item.letter.reason)] += 1
+    for dlq in dlqs:
+        for item in read_letters(client, dlq):
+            if item.letter is None:
+                status.dead_letters[("?", "unreadable")] += 1
+            else:
+                status.dead_letters[(item.letter.stage, item.letter.reason)] += 1
     return status

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from redis.asyncio import Redis
@@ -28,6 +29,7 @@ from services.dedupe.minhash import MinHasher
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.state import Conflict, DedupeLog, Item, NotPending
 from wiredesk.deadletter import DeadLetterPolicy
+from wiredesk.keys import Keys
 from wiredesk.messages import AnnotatedArticle, Article
 from wiredesk.observability import PROCESSED
 from wiredesk.streaming import Entry, StreamCommitter
@@ -47,11 +49,14 @@ class DedupeStage:
 
     name = "dedupe"
 
-    def __init__(self, settings: DedupeSettings) -> None:
+    def __init__(self, settings: DedupeSettings, *, keys: Keys | None = None) -> None:
         if settings.num_perm % settings.lsh_bands:
             raise ValueError("WIREDESK_NUM_PERM must be a multiple of WIREDESK_LSH_BANDS")
         self.settings = settings
-        self.input_stream = settings.streams.normalized
+        # Legacy layout: the names below are settings.streams.* and settings.key(...) exactly;
+        # with partitions, services/dedupe/partitioned.py feeds this one stage per partition.
+        self.keys = keys or Keys.from_settings(settings)
+        self.input_stream = self.keys.normalized(0)
         self.group = settings.groups.dedupe
         self.featurizer = Featurizer(
             MinHasher(
@@ -85,15 +90,14 @@ class DedupeStage:
         self._committer: StreamCommitter | None = None
 
     async def setup(self, redis: Redis) -> None:
-        s = self.settings
         self._log = DedupeLog(
             redis,
-            log_key=s.key("dedupe", "log"),
-            head_key=s.key("dedupe", "head"),
+            log_key=self.keys.dedupe_log,
+            head_key=self.keys.dedupe_head,
             input_stream=self.input_stream,
             group=self.group,
-            annotated_stream=s.streams.annotated,
-            unique_stream=s.streams.unique,
+            annotated_stream=self.keys.annotated(0),
+            unique_stream=self.keys.unique,
         )
         self._committer = StreamCommitter(
             redis,
@@ -137,7 +141,16 @@ class DedupeStage:
         prepared = [(e, a, f) for (e, a), f in zip(articles, features, strict=True)]
         await self._commit_with_retry(prepared)
 
-    async def _commit_with_retry(self, prepared: list[Prepared]) -> None:
+    async def _commit_with_retry(
+        self,
+        prepared: list[Prepared],
+        commit: Callable[[Sequence[Item], int], Awaitable[object]] | None = None,
+    ) -> None:
+        """Decide and commit until no other replica committed in between.
+
+        ``commit(items, trim_before_ms)`` raises :class:`Conflict` (or :class:`NotPending`);
+        the default is the single-node all-in-one script, partitions pass their log-first one.
+        """
         for attempt in range(self.settings.max_commit_retries):
             if not prepared:
                 return
@@ -145,7 +158,10 @@ class DedupeStage:
             self.index.evict_older_than(self._window_start_ms())
             items = await self._decide_with_vectors(prepared)
             try:
-                await self.state.commit(items, trim_before_ms=self._window_start_ms())
+                if commit is None:
+                    await self.state.commit(items, trim_before_ms=self._window_start_ms())
+                else:
+                    await commit(items, self._window_start_ms())
             except Conflict:
                 await asyncio.sleep(random.uniform(0, 0.005 * min(attempt + 1, 20)))
                 continue

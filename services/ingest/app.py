@@ -6,9 +6,13 @@ from faststream import FastStream
 
 from services.ingest.handlers import IngestStage
 from services.ingest.settings import IngestSettings
-from wiredesk.service import build_app
+from wiredesk.partitioned import create_stage_app
 
 
 def create_app(settings: IngestSettings | None = None) -> FastStream:
-    settings = settings or IngestSettings()
-    return build_app(IngestStage(settings), settings)
+    s = settings or IngestSettings()
+    return create_stage_app(
+        s,
+        lambda: IngestStage(s),
+        lambda keys, parts: [IngestStage(s, partition=p, keys=keys) for p in parts],
+    )

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings
 from wiredesk.deadletter import DeadLetterPolicy
+from wiredesk.keys import Keys
 from wiredesk.messages import Article, MalformedMessage, RawArticle, decode_entry, encode_entry
 from wiredesk.observability import CHARS_REMOVED, PROCESSED
 from wiredesk.streaming import (
@@ -29,9 +30,18 @@ class IngestStage:
 
     name = "ingest"
 
-    def __init__(self, settings: IngestSettings) -> None:
+    def __init__(
+        self, settings: IngestSettings, *, partition: int = 0, keys: Keys | None = None
+    ) -> None:
         self.settings = settings
-        self.input_stream = settings.streams.raw
+        # One stage object per partition (wiredesk.partitioned); the legacy layout's names
+        # are exactly settings.streams.* and settings.key(...).
+        self.keys = keys or Keys.from_settings(settings)
+        self.partition = partition
+        self.input_stream = self.keys.raw(partition)
+        self.output_stream = self.keys.normalized(partition)
+        self.dlq_stream = self.keys.dlq(partition)
+        self.errors_key = self.keys.errors(self.name, partition)
         self.group = settings.groups.ingest
         self.limits = settings.limits()
         self._committer: StreamCommitter | None = None
@@ -84,8 +94,8 @@ class IngestStage:
             commits.append(
                 Commit(
                     entry.id,
-                    [Emit(self.settings.streams.normalized, encode_entry(article))],
-                    once_key=self.settings.key("seen", "raw", article.id),
+                    [Emit(self.output_stream, encode_entry(article))],
+                    once_key=self.keys.seen_raw(self.partition, article.id),
                     once_ttl_ms=self.settings.replay_window_s * 1000,
                 )
             )
@@ -98,7 +108,7 @@ class IngestStage:
     async def _reject(self, entry: Entry, reason: str, error: str) -> None:
         await self.committer.dead_letter(
             entry,
-            dlq_stream=self.settings.streams.dlq,
+            dlq_stream=self.dlq_stream,
             stage=self.name,
             reason=reason,
             error=error,

@@ -11,6 +11,7 @@ from services.store.base import Store
 from services.store.db import open_store
 from services.store.settings import StoreSettings
 from wiredesk.deadletter import DeadLetterPolicy
+from wiredesk.keys import Keys
 from wiredesk.messages import AnnotatedArticle
 from wiredesk.observability import PROCESSED
 from wiredesk.streaming import Entry, StreamCommitter
@@ -23,15 +24,36 @@ class StoreStage:
 
     name = "store"
 
-    def __init__(self, settings: StoreSettings) -> None:
+    def __init__(
+        self,
+        settings: StoreSettings,
+        *,
+        partition: int = 0,
+        keys: Keys | None = None,
+        shared: StoreStage | None = None,
+    ) -> None:
         self.settings = settings
-        self.input_stream = settings.streams.annotated
+        self.keys = keys or Keys.from_settings(settings)
+        self.input_stream = self.keys.annotated(partition)
+        self.dlq_stream = self.keys.dlq(partition)
+        self.errors_key = self.keys.errors(self.name, partition)
         self.group = settings.groups.store
+        # Partitions of one process share one database connection (``shared`` opens it).
+        self._shared = shared
         self._db: Store | None = None
         self._redis: Redis | None = None
         self._committer: StreamCommitter | None = None
 
     async def setup(self, redis: Redis) -> None:
+        if self._shared is not None:
+            if self._shared._db is None:
+                raise RuntimeError("set up the first partition's StoreStage first")
+            self._db = self._shared._db
+            self._redis = redis
+            self._committer = StreamCommitter(
+                redis, input_stream=self.input_stream, group=self.group
+            )
+            return
         self._db = await asyncio.to_thread(open_store, self.settings.database_url)
         version = await asyncio.to_thread(self._db.migrate)
         self._redis = redis
@@ -44,6 +66,9 @@ class StoreStage:
         log.info("store ready", extra={"schema_version": version, "backend": self._db.dialect})
 
     async def close(self) -> None:
+        if self._shared is not None:
+            self._db = None
+            return
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -55,7 +80,7 @@ class StoreStage:
             entries,
             AnnotatedArticle,
             max_bytes=self.settings.max_message_bytes,
-            dlq_stream=self.settings.streams.dlq,
+            dlq_stream=self.dlq_stream,
             stage=self.name,
         )
         rows = [(entry.id, article) for entry, article in valid]
@@ -63,4 +88,6 @@ class StoreStage:
             return
         await asyncio.to_thread(self._db.upsert, rows)
         await self._redis.xack(self.input_stream, self.group, *(entry_id for entry_id, _ in rows))
+        if self._committer.wait is not None:  # an ack lost in a failover only redelivers
+            await self._committer.wait.confirm([self.input_stream])
         PROCESSED.labels(self.name, "stored").inc(len(rows))

@@ -1,0 +1,156 @@
+"""``python -m wiredesk.bench.cluster``: one node vs a 3-master cluster, same corpus, same run.
+
+Both setups run the real services as processes (``wiredesk.launcher``) on private servers of
+the same binary: a single ``redis-server`` with ``WIREDESK_PARTITIONS=1`` (today's layout), and
+an :class:`~wiredesk.embedded_cluster.EmbeddedCluster` (3 masters + 3 replicas) with
+``--partitions`` partitions, ``--ingest`` ingest replicas and ``WIREDESK_WAIT_REPLICAS=1`` (the
+cluster default). Each publishes the same generated corpus at full speed (routed with
+``partition_for``) and is timed from the first ``XADD`` until the store holds every article;
+throughput is articles over that time. On a 2-core machine all nine processes and six Redis
+servers share the same cores, so the cluster's number measures overhead, not scale-out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from wiredesk.bench.corpus import CorpusSpec, generate, load_bases
+from wiredesk.embedded import EmbeddedRedis
+from wiredesk.embedded_cluster import EmbeddedCluster
+from wiredesk.launcher import ServiceProcesses
+from wiredesk.messages import RawArticle
+from wiredesk.replay import publish
+from wiredesk.settings import WiredeskSettings
+from wiredesk.topology import Topology
+
+
+def _stored(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def run_setup(
+    name: str,
+    url: str,
+    articles: Sequence[RawArticle],
+    *,
+    partitions: int,
+    ingest: int,
+    semantic: bool,
+    timeout: float,
+) -> dict[str, Any]:
+    """Start the services, wait until ready, publish, wait until stored: the numbers."""
+    with tempfile.TemporaryDirectory(prefix=f"wiredesk-bench-{name}-") as tmp:
+        db = Path(tmp) / "store.db"
+        env = {
+            "REDIS_URL": url,
+            "WIREDESK_DATABASE_URL": f"sqlite:///{db}",
+            "WIREDESK_PARTITIONS": str(partitions),
+            "WIREDESK_SEMANTIC": "true" if semantic else "false",
+            "WIREDESK_LOG_FORMAT": "json",
+        }
+        services = ServiceProcesses(env, replicas={"ingest": ingest}, log_dir=Path(tmp) / "logs")
+        services.start()
+        try:
+            settings = WiredeskSettings(redis_url=url, partitions=partitions)
+
+            async def go() -> float:
+                topology = await Topology.connect(settings)
+                try:
+                    await asyncio.sleep(8 if not semantic else 20)  # services start up
+                    started = time.perf_counter()
+                    await publish(
+                        topology.client,  # type: ignore[arg-type]
+                        settings.streams.raw,
+                        articles,
+                        route=None if topology.legacy else topology.raw_for,
+                        confirm=topology.confirm,
+                    )
+                    while _stored(db) < len(articles):
+                        if time.perf_counter() - started > timeout:
+                            raise TimeoutError(f"{name}: {_stored(db)}/{len(articles)} stored")
+                        if any(n == 0 for n in services.alive().values()):
+                            raise RuntimeError(f"{name}: a service died {services.exit_codes()}")
+                        await asyncio.sleep(0.1)
+                    return time.perf_counter() - started
+                finally:
+                    await topology.aclose()
+
+            seconds = asyncio.run(go())
+        finally:
+            services.stop()
+    return {
+        "setup": name,
+        "partitions": partitions,
+        "ingest_replicas": ingest,
+        "articles": len(articles),
+        "seconds": round(seconds, 2),
+        "articles_per_s": round(len(articles) / seconds, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m wiredesk.bench.cluster",
+        description="Throughput on one Redis node and on a 3-master Redis Cluster, same run.",
+    )
+    parser.add_argument("--articles", type=int, default=3000)
+    parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--ingest", type=int, default=2, help="ingest replicas on the cluster")
+    parser.add_argument("--semantic", action="store_true", help="run the semantic stage too")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    args = parser.parse_args(argv)
+    corpus = generate(CorpusSpec(args.articles, 0.5, 1, "bench"), load_bases(None))
+    articles = corpus.raws
+    results = []
+    with EmbeddedRedis() as server:
+        results.append(
+            run_setup(
+                "single-node",
+                server.url,
+                articles,
+                partitions=1,
+                ingest=1,
+                semantic=args.semantic,
+                timeout=args.timeout,
+            )
+        )
+    with EmbeddedCluster() as cluster:
+        results.append(
+            run_setup(
+                "cluster-3x2",
+                cluster.url,
+                articles,
+                partitions=args.partitions,
+                ingest=args.ingest,
+                semantic=args.semantic,
+                timeout=args.timeout,
+            )
+        )
+    for row in results:
+        print(orjson.dumps(row).decode())
+    if args.out is not None:
+        args.out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
