@@ -22,7 +22,10 @@ from wiredesk.settings import Streams, WiredeskSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
-SHARED_EVAL = ROOT.parent / "shared" / "eval"
+EVAL_DIR = ROOT / "data" / "eval"
+"""Labelled data shipped in the repo (data/eval/README.md): the suite never reads ``../shared``."""
+DEV_SET = EVAL_DIR / "onestopenglish-dev.jsonl"
+SHARED_EVAL = EVAL_DIR  # the old name, for branches written before data/eval; use EVAL_DIR
 
 
 def _redis_source() -> tuple[str, str]:
