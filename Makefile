@@ -48,15 +48,16 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
 eval: $(STAMP)  ## dedupe quality: OneStopEnglish clusters (shipped); SemEval pairs with SEMEVAL=FILE
+	@if [ -n "$(SEMEVAL)" ] && [ ! -f "$(SEMEVAL)" ]; then \
+	  echo "error: SEMEVAL=$(SEMEVAL): no such file (a labelled pairs JSONL, see data/eval/README.md)" >&2; \
+	  exit 2; \
+	fi
 	$(BIN)/wiredesk eval $(EVAL_SET)
 	@if [ -z "$(SEMEVAL)" ]; then \
 	  echo "SemEval-2022 pairs not scored: they cannot ship with wiredesk (publishers' copyright)."; \
 	  echo "  Get the SemEval-2022 Task 8 (multilingual news article similarity) dev pairs as JSONL,"; \
 	  echo "  e.g. ../shared/eval/semeval2022-en-pairs-dev.jsonl in the wiredesk workspace, then run"; \
 	  echo "  make eval SEMEVAL=path/to/semeval2022-en-pairs-dev.jsonl"; \
-	elif [ ! -f "$(SEMEVAL)" ]; then \
-	  echo "error: SEMEVAL=$(SEMEVAL): no such file (a labelled pairs JSONL, see data/eval/README.md)" >&2; \
-	  exit 2; \
 	else \
 	  $(BIN)/wiredesk eval "$(SEMEVAL)"; \
 	fi
