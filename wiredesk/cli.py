@@ -647,7 +647,12 @@ def dlq_replay(
 
 
 def main() -> None:
+    from wiredesk.setup_errors import SETUP_ERRORS
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except SETUP_ERRORS as exc:  # a missing install: one line that says what to install
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(2)

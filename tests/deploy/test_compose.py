@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.conftest import SEEDS, SHARED_EVAL
+from tests.conftest import DEV_SET, SEEDS
 from tests.deploy.helpers import (
     api_members,
     api_stories,
@@ -27,7 +27,7 @@ from wiredesk.testing import ANNOTATED, DLQ, NORMALIZED, UNIQUE, ComposeStack
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
 SEED_NAMES = {p.name for p in SEEDS.glob("*.txt")}
-DEV = SHARED_EVAL / "onestopenglish-dev.jsonl"
+DEV = DEV_SET
 
 
 def dev_ids() -> set[str]:
@@ -83,7 +83,6 @@ def test_seeds_make_one_story_of_five_articles(seeded: ComposeStack) -> None:
     assert sizes == [5], f"story sizes from the API: {sizes}"
 
 
-@pytest.mark.skipif(not DEV.is_file(), reason=f"dev set not found: {DEV}")
 def test_three_dedupe_replicas_decide_the_same_partition_as_one(
     seeded: ComposeStack, images: float
 ) -> None:

@@ -9,16 +9,15 @@ import time
 
 import pytest
 
-from tests.conftest import SHARED_EVAL
+from tests.conftest import DEV_SET
 from tests.deploy.helpers import settled, stored_count, wait_for, xlen
 from wiredesk.testing import ANNOTATED, DLQ, RAW, ComposeStack
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(600)]
 
-DEV = SHARED_EVAL / "onestopenglish-dev.jsonl"
+DEV = DEV_SET
 
 
-@pytest.mark.skipif(not DEV.is_file(), reason=f"dev set not found: {DEV}")
 def test_redis_killed_mid_replay_loses_nothing(fresh_stack: ComposeStack) -> None:
     stack = fresh_stack
     with DEV.open("rb") as handle:

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import ROOT, SEEDS, SHARED_EVAL
+from tests.conftest import DEV_SET, ROOT, SEEDS
 from tests.e2e.helpers import drained, wait_until
 from wiredesk.launcher import ServiceProcesses
 from wiredesk.replay import publish, read_articles
@@ -60,7 +60,7 @@ async def unique_story_ids(aredis: Redis, stream: str) -> list[str]:
 async def feed(aredis: Redis, settings: WiredeskSettings, pipeline: ServiceProcesses) -> int:
     articles = [
         *read_articles([SEEDS], source="seeds"),
-        *read_articles([SHARED_EVAL / "onestopenglish-dev.jsonl"], source="onestopenglish"),
+        *read_articles([DEV_SET], source="onestopenglish"),
     ]
     await publish(aredis, settings.streams.raw, articles)
 

@@ -19,7 +19,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import ROOT, SEEDS, SHARED_EVAL
+from tests.conftest import DEV_SET, ROOT, SEEDS
 from tests.e2e.helpers import drained, service_logs, wait_until
 from tests.pg import backend_url, pg_server_url, pg_url  # noqa: F401
 from wiredesk.embedded import free_port
@@ -29,7 +29,6 @@ from wiredesk.settings import WiredeskSettings
 
 pytestmark = pytest.mark.e2e
 
-DEV_SET = SHARED_EVAL / "onestopenglish-dev.jsonl"
 SERVICES = ("ingest", "dedupe", "store", "api")
 
 

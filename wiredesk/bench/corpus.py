@@ -40,7 +40,8 @@ import orjson
 from wiredesk.messages import RawArticle
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DEV_SET = ROOT.parent / "shared" / "eval" / "onestopenglish-dev.jsonl"
+# Shipped in the repo (data/eval/README.md); an installed wheel has no data/ and uses seeds/.
+DEFAULT_DEV_SET = ROOT / "data" / "eval" / "onestopenglish-dev.jsonl"
 SEEDS_DIR = ROOT / "seeds"
 
 CHROME_TOP = (

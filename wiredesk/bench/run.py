@@ -207,6 +207,7 @@ def _meta(options: BenchOptions, redis_url: str) -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "redis_version": info.get("redis_version"),
+        "valkey_version": info.get("valkey_version"),  # the embedded server is Valkey (7.2.4 above)
         "load_average_before": procfs.load_average(),
         "semantic_stage": DedupeSettings().semantic,  # the services inherit this environment
         "caveat": CAVEAT,
