@@ -70,7 +70,11 @@ def run(
 @app.command()
 def replay(
     paths: Annotated[
-        list[Path], typer.Argument(help=".txt/.html files, .jsonl (one per line), or folders")
+        list[Path],
+        typer.Argument(
+            help="files or folders: ninjs, NewsML-G2, RSS/Atom/JSON Feed, raw.v2 JSON, .txt, "
+            ".html, .jsonl (one per line); the format is read from the content"
+        ),
     ],
     rate: Annotated[
         float | None, typer.Option(help="articles per second (default: full speed)")
@@ -81,15 +85,17 @@ def replay(
     """Publish files to the raw stream (REDIS_URL); the same files always get the same ids."""
     from redis.asyncio import Redis
 
-    from wiredesk.replay import ReplayInputError, publish, read_articles
+    from wiredesk.replay import ReplayInputError, publish, publish_rejected, split_items
     from wiredesk.settings import WiredeskSettings
 
     settings = WiredeskSettings()
     try:
-        articles = list(read_articles(paths, source=source))
+        articles, rejected = split_items(paths, source=source)
     except ReplayInputError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
+    for item in rejected:  # dead-lettered below (wiredesk dlq list), never dropped
+        err.print(f"[yellow]{escape(item.locator)}[/]: {item.reason}: {escape(item.error)}")
 
     async def go() -> int:
         client = Redis.from_url(settings.redis_url)
@@ -111,6 +117,8 @@ def replay(
                     total += await publish(
                         client, settings.streams.raw, articles, rate=rate, on_progress=advance
                     )
+                    if rejected and total == len(articles):  # dead letters once, not per loop
+                        await publish_rejected(client, settings.streams.dlq, rejected)
                     if not loop:
                         return total
         finally:
@@ -118,6 +126,8 @@ def replay(
 
     sent = asyncio.run(go())
     err.print(f"published {sent} articles to {settings.streams.raw}")
+    if rejected:
+        err.print(f"dead-lettered {len(rejected)} items to {settings.streams.dlq}")
 
 
 @app.command()
@@ -161,7 +171,10 @@ def demo(
 
 @app.command(name="normalize")
 def normalize_files(
-    paths: Annotated[list[Path], typer.Argument(help=".txt/.html files, .jsonl, or folders")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="files or folders in any format replay reads (ninjs, NewsML-G2, ...)"),
+    ],
     source: Annotated[str, typer.Option(help="source name for files without one")] = "replay",
 ) -> None:
     """Run exactly ingest's normalization on files: one Article JSON per line on stdout.
@@ -169,14 +182,19 @@ def normalize_files(
     For debugging a source: what would ingest keep, strip (see "stripped") and detect?
     Articles that ingest would dead-letter are reported on stderr and make the exit code 1.
     """
+    from services.ingest.formats import Rejected
     from services.ingest.normalize import NormalizationError, normalize
     from services.ingest.settings import IngestSettings
-    from wiredesk.replay import ReplayInputError, read_articles
+    from wiredesk.replay import ReplayInputError, read_items
 
     limits = IngestSettings().limits()
     failed = 0
     try:
-        for raw in read_articles(paths, source=source):
+        for raw in read_items(paths, source=source):
+            if isinstance(raw, Rejected):
+                failed += 1
+                err.print(f"[yellow]{escape(raw.locator)}[/]: {raw.reason}: {escape(raw.error)}")
+                continue
             try:
                 article = normalize(raw, limits)
             except NormalizationError as exc:

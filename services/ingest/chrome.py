@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.ingest.text import word_set
+from services.ingest.text import word_count, word_set
 
 __all__ = ["Features", "classify", "ends_sentence", "features"]
 
@@ -36,8 +36,8 @@ _POST_HINT = re.compile(r"\bpost\b", re.IGNORECASE)
 _SWITCHER_TOKEN = re.compile(r"[^\s|/·•,]+")
 _HANDLE = re.compile(r"(?<![\w.])@\w{2,30}")
 # A sentence ends in one of these, then any number of closing quotes and brackets.
-_SENTENCE_ENDERS = (".", "!", "?", "…")
-_CLOSERS = "\"'”’»)]"
+_SENTENCE_ENDERS = (".", "!", "?", "…", "。", "！", "？", "．")
+_CLOSERS = "\"'”’»)]」』）】"
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _NOT_LETTER = re.compile(r"[\W\d_]+")
 _LONG = 80
@@ -330,7 +330,7 @@ def features(text: str, index: int = 0, total: int = 1) -> Features:
         text=text,
         index=index,
         total=total,
-        words=len(text.split()),
+        words=word_count(text),
         sentence_end=ends_sentence(text),
         links=links,
         handles=handles,

@@ -142,8 +142,23 @@ def word_set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
+_SPACELESS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+"""Han ideographs and kana: scripts written without spaces between words."""
+
+
 def word_count(text: str) -> int:
-    return len(text.split())
+    """Words separated by spaces, plus one per Han or kana character.
+
+    Japanese and Chinese put no spaces between words, so splitting on spaces counts a whole
+    paragraph as one word and a real article as "too short". Counting each ideograph/kana as
+    a word follows Unicode's word-boundary rules (UAX #29), which treat them that way.
+    """
+    if text.isascii():
+        return len(text.split())
+    spaceless = len(_SPACELESS.findall(text))
+    if not spaceless:
+        return len(text.split())
+    return spaceless + len(_SPACELESS.sub(" ", text).split())
 
 
 def fingerprint(text: str) -> str:
