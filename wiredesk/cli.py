@@ -40,7 +40,8 @@ err = Console(stderr=True)
 
 SERVICE_HELP = (
     "ingest (normalize raw articles), dedupe (group copies into stories), store (SQL), "
-    "api (read-only HTTP API over the store)"
+    "api (read-only HTTP API over the store), "
+    "poller (fetch feeds into articles:raw, WIREDESK_POLLER_FEEDS)"
 )
 
 
@@ -55,13 +56,17 @@ def run(
         from services.dedupe.app import create_app  # type: ignore[assignment]
     elif service == "store":
         from services.store.app import create_app  # type: ignore[assignment]
+    elif service == "poller":
+        from services.poller.app import main as poller_main
+
+        raise typer.Exit(poller_main())
     elif service == "api":
         from services.api.server import serve
 
         serve()
         return
     else:
-        choices = "ingest, dedupe, store, api"
+        choices = "ingest, dedupe, store, api, poller"
         err.print(f"[red]unknown service {escape(repr(service))}[/]; choose one of: {choices}")
         raise typer.Exit(2)
     asyncio.run(create_app().run())

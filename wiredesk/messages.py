@@ -326,8 +326,8 @@ def _version_of(model: type[M], schema: bytes | None, document: Any) -> type[M]:
     """The model for the version the entry declares: a reader of ``raw.v1`` also reads
     ``raw.v2`` (its subclass), so every consumer accepts both until producers have moved."""
     declared = schema.decode("utf-8", "replace") if schema else None
-    if declared is None and isinstance(document, dict):
-        declared = str(document.get("schema") or "")
+    if isinstance(document, dict) and isinstance(document.get("schema"), str):
+        declared = document["schema"]  # the payload's own version is authoritative
     for newer in NEWER_VERSIONS.get(model, ()):
         if declared == newer.SCHEMA:
             return newer  # type: ignore[return-value]

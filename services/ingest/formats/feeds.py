@@ -81,7 +81,9 @@ def parse_xml_feed(data: bytes, *, source: str, locator: str) -> list[Parsed]:
                 body=body,
                 guid=guid,
                 version=FIRST_VERSION,
-                version_created=_when(entry.get("updated_parsed") or entry.get("published_parsed")),
+                version_created=_when(
+                    dict.get(entry, "updated_parsed") or dict.get(entry, "published_parsed")
+                ),
                 language=(entry.get("content") or [{}])[0].get("language") or language,
                 byline=entry.get("author") or None,
                 subjects=[Subject(name=str(tag)) for tag in tags],
