@@ -41,7 +41,8 @@ err = Console(stderr=True)
 SERVICE_HELP = (
     "ingest (normalize raw articles), dedupe (group copies into stories), store (SQL), "
     "api (read-only HTTP API over the store), "
-    "poller (fetch feeds into articles:raw, WIREDESK_POLLER_FEEDS)"
+    "poller (fetch feeds into articles:raw, WIREDESK_POLLER_FEEDS), "
+    "push (POST /v1/items into articles:raw, WIREDESK_PUSH_KEYS)"
 )
 
 
@@ -56,6 +57,11 @@ def run(
         from services.dedupe.app import create_app  # type: ignore[assignment]
     elif service == "store":
         from services.store.app import create_app  # type: ignore[assignment]
+    elif service == "push":
+        from services.push.server import serve as serve_push
+
+        serve_push()
+        return
     elif service == "poller":
         from services.poller.app import main as poller_main
 
@@ -66,7 +72,7 @@ def run(
         serve()
         return
     else:
-        choices = "ingest, dedupe, store, api, poller"
+        choices = "ingest, dedupe, store, api, poller, push"
         err.print(f"[red]unknown service {escape(repr(service))}[/]; choose one of: {choices}")
         raise typer.Exit(2)
     asyncio.run(create_app().run())
