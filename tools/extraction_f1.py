@@ -87,9 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         metrics = evaluate.evaluate(truth, prediction, args.bootstrap)
         per_page = seconds[name.split()[0]] / max(1, len(ours))
         print(
-            f"{name:<20} {metrics['f1']:.3f} ± {metrics['f1_std']:.3f}   "
-            f"{metrics['precision']:.3f} ± {metrics['precision_std']:.3f}   "
-            f"{metrics['recall']:.3f} ± {metrics['recall_std']:.3f}   {per_page:.3f}"
+            f"{name:<20} {metrics['f1']:.4f} ± {metrics['f1_std']:.3f}  "
+            f"{metrics['precision']:.4f} ± {metrics['precision_std']:.3f}  "
+            f"{metrics['recall']:.4f} ± {metrics['recall_std']:.3f}   {per_page:.3f}"
         )
     if args.out:
         args.out.write_text(json.dumps({"wiredesk": ours, "trafilatura": theirs}), "utf-8")

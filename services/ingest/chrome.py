@@ -503,6 +503,10 @@ def _single(f: Features) -> str | None:
         # A long paragraph is content even when it quotes a post or carries a link: feeds
         # that flatten a page into one line would otherwise lose the whole article.
         return None
+    if f.text.startswith("| ") and f.text.count(" | ") >= 1:
+        # a table row as trafilatura writes it ("| 1 | Kyle Busch | 5040 |"): data, not a
+        # "Home | World" menu (a menu does not open with the separator)
+        return None
     for kind, rule in _RULES:
         if rule(f):
             return kind
