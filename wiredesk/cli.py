@@ -42,7 +42,9 @@ err = SafeConsole(stderr=True)
 
 SERVICE_HELP = (
     "ingest (normalize raw articles), dedupe (group copies into stories), store (SQL), "
-    "api (read-only HTTP API over the store)"
+    "api (read-only HTTP API over the store), "
+    "poller (fetch feeds into articles:raw, WIREDESK_POLLER_FEEDS), "
+    "push (POST /v1/items into articles:raw, WIREDESK_PUSH_KEYS)"
 )
 
 
@@ -57,13 +59,22 @@ def run(
         from services.dedupe.app import create_app  # type: ignore[assignment]
     elif service == "store":
         from services.store.app import create_app  # type: ignore[assignment]
+    elif service == "push":
+        from services.push.server import serve as serve_push
+
+        serve_push()
+        return
+    elif service == "poller":
+        from services.poller.app import main as poller_main
+
+        raise typer.Exit(poller_main())
     elif service == "api":
         from services.api.server import serve
 
         serve()
         return
     else:
-        choices = "ingest, dedupe, store, api"
+        choices = "ingest, dedupe, store, api, poller, push"
         err.print(f"[red]unknown service {escape(repr(service))}[/]; choose one of: {choices}")
         raise typer.Exit(2)
     asyncio.run(create_app().run())
@@ -72,7 +83,11 @@ def run(
 @app.command()
 def replay(
     paths: Annotated[
-        list[Path], typer.Argument(help=".txt/.html files, .jsonl (one per line), or folders")
+        list[Path],
+        typer.Argument(
+            help="files or folders: ninjs, NewsML-G2, RSS/Atom/JSON Feed, raw.v2 JSON, .txt, "
+            ".html, .jsonl (one per line); the format is read from the content"
+        ),
     ],
     rate: Annotated[
         float | None, typer.Option(help="articles per second (default: full speed)")
@@ -81,15 +96,17 @@ def replay(
     source: Annotated[str, typer.Option(help="source name for files without one")] = "replay",
 ) -> None:
     """Publish files to the raw stream (REDIS_URL); the same files always get the same ids."""
-    from wiredesk.replay import ReplayInputError, publish, read_articles
+    from wiredesk.replay import ReplayInputError, publish, publish_rejected, split_items
     from wiredesk.settings import WiredeskSettings
 
     settings = WiredeskSettings()
     try:
-        articles = list(read_articles(paths, source=source))
+        articles, rejected = split_items(paths, source=source)
     except ReplayInputError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
+    for item in rejected:  # dead-lettered below (wiredesk dlq list), never dropped
+        err.print(f"[yellow]{escape(item.locator)}[/]: {item.reason}: {escape(item.error)}")
 
     async def go() -> int:
         from wiredesk.topology import Topology
@@ -120,6 +137,12 @@ def replay(
                         route=None if topology.legacy else topology.raw_for,
                         confirm=topology.confirm,
                     )
+                    if rejected and total == len(articles):  # dead letters once, not per loop
+                        await publish_rejected(
+                            client,  # type: ignore[arg-type]
+                            topology.keys.dlq(0),  # partition 0's letters on a partitioned layout
+                            rejected,
+                        )
                     if not loop:
                         return total
         finally:
@@ -133,6 +156,8 @@ def replay(
         err.print(f"[red]error:[/] {escape(str(exc))}; replay again (copies are dropped)")
         raise typer.Exit(1) from exc
     err.print(f"published {sent} articles to {settings.streams.raw}")
+    if rejected:
+        err.print(f"dead-lettered {len(rejected)} items (wiredesk dlq list)")
 
 
 @app.command()
@@ -176,7 +201,10 @@ def demo(
 
 @app.command(name="normalize")
 def normalize_files(
-    paths: Annotated[list[Path], typer.Argument(help=".txt/.html files, .jsonl, or folders")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="files or folders in any format replay reads (ninjs, NewsML-G2, ...)"),
+    ],
     source: Annotated[str, typer.Option(help="source name for files without one")] = "replay",
 ) -> None:
     """Run exactly ingest's normalization on files: one Article JSON per line on stdout.
@@ -184,14 +212,19 @@ def normalize_files(
     For debugging a source: what would ingest keep, strip (see "stripped") and detect?
     Articles that ingest would dead-letter are reported on stderr and make the exit code 1.
     """
+    from services.ingest.formats import Rejected
     from services.ingest.normalize import NormalizationError, normalize
     from services.ingest.settings import IngestSettings
-    from wiredesk.replay import ReplayInputError, read_articles
+    from wiredesk.replay import ReplayInputError, read_items
 
     limits = IngestSettings().limits()
     failed = 0
     try:
-        for raw in read_articles(paths, source=source):
+        for raw in read_items(paths, source=source):
+            if isinstance(raw, Rejected):
+                failed += 1
+                err.print(f"[yellow]{escape(raw.locator)}[/]: {raw.reason}: {escape(raw.error)}")
+                continue
             try:
                 article = normalize(raw, limits)
             except NormalizationError as exc:

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from services.store.db import SqliteStore, StoredArticle, Story
 from wiredesk.embedded import EmbeddedRedis
 from wiredesk.launcher import ServiceProcesses
-from wiredesk.replay import publish, read_articles
+from wiredesk.replay import expected_stored, publish, publish_rejected, split_items
 from wiredesk.settings import Streams
 
 
@@ -53,14 +53,15 @@ def run_demo(paths: list[Path], *, timeout: float = 180.0) -> DemoResult:
             "WIREDESK_CLAIM_INTERVAL_S": "1",
             **streams.env(),
         }
-        articles = list(read_articles(paths, source="seeds"))
-        expected = len({a.id for a in articles})
+        articles, rejected = split_items(paths, source="seeds")
+        expected = expected_stored(articles)
         services = stack.enter_context(ServiceProcesses(env, log_dir=Path(tmp) / "logs"))
 
         async def replay() -> None:
             client = Redis.from_url(redis_url)
             try:
                 await publish(client, streams.raw, articles)
+                await publish_rejected(client, streams.dlq, rejected)
             finally:
                 await client.aclose()
 

@@ -34,12 +34,17 @@ from wiredesk.limits import (
 
 __all__ = [
     "AnnotatedArticle",
+    "AnnotatedArticleV2",
     "Article",
+    "ArticleV2",
     "DeadLetter",
+    "ItemFields",
     "MalformedMessage",
     "Method",
     "RawArticle",
+    "RawArticleV2",
     "Stripped",
+    "Subject",
     "decode_entry",
     "encode_entry",
 ]
@@ -78,6 +83,73 @@ class RawArticle(WireModel):
     body: str
 
 
+PubStatus = Literal["usable", "withheld", "canceled"]
+
+
+class Subject(WireModel):
+    """One subject the provider gave the item: a code (IPTC Media Topic ``medtop:...`` where
+    the provider uses them) and/or a name."""
+
+    SCHEMA: ClassVar[str] = "subject"
+    code: str | None = Field(default=None, max_length=500, description="e.g. 'medtop:04000000'")
+    name: str | None = Field(default=None, max_length=500)
+
+
+class ItemFields(BaseModel):
+    """What a wire provider says about an item besides its text (raw.v2 / article.v2).
+
+    ``guid`` + ``version`` is the item's identity: the same ``guid`` arrives again when the
+    provider corrects, updates or kills the story. These fields are carried unchanged from
+    raw to the store; nothing in the pipeline reinterprets them yet.
+    """
+
+    guid: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="the provider's item identity, stable across versions (ninjs uri, "
+        "NewsML-G2 guid, feed guid/id)",
+    )
+    version: str | None = Field(default=None, max_length=100, description="the item's version")
+    version_created: datetime | None = Field(default=None, description="when this version was made")
+    pub_status: PubStatus = Field(default="usable", description="usable, withheld or canceled")
+    embargoed: datetime | None = Field(default=None, description="not to be published before")
+    urgency: int | None = Field(default=None, ge=0, le=9, description="1 most urgent .. 9 least")
+    language: str | None = Field(
+        default=None, max_length=35, description="the provider's language tag (BCP 47), as given"
+    )
+    byline: str | None = Field(default=None, max_length=2000)
+    located: str | None = Field(default=None, max_length=500, description="where the story is")
+    subjects: list[Subject] = Field(default_factory=list)
+    provider: str | None = Field(default=None, max_length=500, description="who supplied it")
+    format: str | None = Field(
+        default=None,
+        max_length=40,
+        description="the document's format, e.g. 'ninjs-3.0', 'newsml-g2', 'rss', 'atom'",
+    )
+
+
+class RawArticleV2(ItemFields, RawArticle):
+    """raw.v1 plus the provider's item metadata, and the original document untouched.
+
+    ``headline`` is raw.v1's ``title`` under the name wire formats use (both spellings are
+    read). ``body``/``content_type`` is what ingest normalizes (a ninjs or NewsML body as
+    HTML, a feed entry's content); ``original`` keeps the document it came from as it was,
+    or ``original_ref`` points at it where keeping it in every item would repeat it (one
+    feed file or News Message yields several items).
+    """
+
+    SCHEMA: ClassVar[str] = "raw.v2"
+    schema_version: Literal["raw.v2"] = Field(default="raw.v2", alias="schema")  # type: ignore[assignment]
+    title: str | None = Field(default=None, alias="headline")
+    original: str | None = Field(default=None, description="the source document, untouched")
+    original_type: str | None = Field(
+        default=None, max_length=200, description="media type of original, e.g. application/json"
+    )
+    original_ref: str | None = Field(
+        default=None, max_length=2048, description="where the original is (URL, path#item)"
+    )
+
+
 class Stripped(WireModel):
     """One piece of the input that ingest removed from the text, and why."""
 
@@ -114,6 +186,13 @@ class Article(_ArticleFields):
 
     SCHEMA: ClassVar[str] = "article.v1"
     schema_version: Literal["article.v1"] = Field(default="article.v1", alias="schema")
+
+
+class ArticleV2(ItemFields, Article):
+    """article.v1 plus the provider's item metadata (see :class:`RawArticleV2`)."""
+
+    SCHEMA: ClassVar[str] = "article.v2"
+    schema_version: Literal["article.v2"] = Field(default="article.v2", alias="schema")  # type: ignore[assignment]
 
 
 class Method(enum.StrEnum):
@@ -156,6 +235,8 @@ class AnnotatedArticle(_ArticleFields):
         evidence: dict[str, float] | None = None,
     ) -> AnnotatedArticle:
         fields = article.model_dump(exclude={"schema_version"})
+        if isinstance(article, ArticleV2) and cls is AnnotatedArticle:
+            cls = AnnotatedArticleV2  # noqa: PLW0642 - a v2 article stays v2
         return cls(
             **fields,
             story_id=story_id,
@@ -165,6 +246,13 @@ class AnnotatedArticle(_ArticleFields):
             canonical_id=canonical_id,
             evidence=evidence or {},
         )
+
+
+class AnnotatedArticleV2(ItemFields, AnnotatedArticle):
+    """annotated.v1 plus the provider's item metadata (see :class:`RawArticleV2`)."""
+
+    SCHEMA: ClassVar[str] = "annotated.v2"
+    schema_version: Literal["annotated.v2"] = Field(default="annotated.v2", alias="schema")  # type: ignore[assignment]
 
 
 class DeadLetter(WireModel):
@@ -255,7 +343,8 @@ def decode_entry(fields: dict[bytes, bytes], model: type[M], *, max_bytes: int) 
     data = fields.get(DATA_FIELD)
     if data is None:
         raise MalformedMessage("missing-data", "entry has no 'data' field")
-    check_schema_label(fields, (model.SCHEMA,))
+    accepted = (model.SCHEMA, *(newer.SCHEMA for newer in NEWER_VERSIONS.get(model, ())))
+    check_schema_label(fields, accepted)
     if len(data) > max_bytes:
         raise MalformedMessage("too-large", f"{len(data)} bytes > limit of {max_bytes}")
     try:
@@ -263,6 +352,7 @@ def decode_entry(fields: dict[bytes, bytes], model: type[M], *, max_bytes: int) 
     except orjson.JSONDecodeError as exc:
         reason = "undecodable" if _is_not_utf8(data) else "invalid-json"
         raise MalformedMessage(reason, str(exc)) from exc
+    model = _version_of(model, fields.get(SCHEMA_FIELD), document)
     try:
         return model.model_validate(document)
     except ValidationError as exc:
@@ -283,6 +373,18 @@ def check_schema_label(fields: dict[bytes, bytes], accepted: tuple[str, ...]) ->
     )
 
 
+def _version_of(model: type[M], schema: bytes | None, document: Any) -> type[M]:
+    """The model for the version the entry declares: a reader of ``raw.v1`` also reads
+    ``raw.v2`` (its subclass), so every consumer accepts both until producers have moved."""
+    declared = schema.decode("utf-8", "replace") if schema else None
+    if isinstance(document, dict) and isinstance(document.get("schema"), str):
+        declared = document["schema"]  # the payload's own version is authoritative
+    for newer in NEWER_VERSIONS.get(model, ()):
+        if declared == newer.SCHEMA:
+            return newer  # type: ignore[return-value]
+    return model
+
+
 def _is_not_utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")
@@ -300,3 +402,12 @@ def _short_errors(exc: ValidationError) -> str:
 
 
 ALL_MODELS: tuple[type[WireModel], ...] = (RawArticle, Article, AnnotatedArticle, DeadLetter)
+V2_MODELS: tuple[type[WireModel], ...] = (RawArticleV2, ArticleV2, AnnotatedArticleV2)
+ALL_MODELS = ALL_MODELS + V2_MODELS
+
+NEWER_VERSIONS: dict[type[WireModel], tuple[type[WireModel], ...]] = {
+    RawArticle: (RawArticleV2,),
+    Article: (ArticleV2,),
+    AnnotatedArticle: (AnnotatedArticleV2,),
+}
+"""Each readable model and the later versions a reader of it also accepts (subclasses)."""

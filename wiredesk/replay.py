@@ -8,19 +8,29 @@ the pipeline recognises the copies instead of storing them twice.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
-import orjson
 from redis.asyncio import Redis
 
-from wiredesk.messages import RawArticle, encode_entry
+from services.ingest.formats import DocumentError, Rejected, parse_document
+from services.ingest.formats.plain import stable_id as plain_stable_id
+from wiredesk.messages import DeadLetter, RawArticle, encode_entry
 from wiredesk.tracing import traced_publish
 
-SUPPORTED_SUFFIXES = (".txt", ".text", ".html", ".htm", ".jsonl")
+SUPPORTED_SUFFIXES = (
+    ".txt",
+    ".text",
+    ".html",
+    ".htm",
+    ".jsonl",
+    ".json",
+    ".xml",
+    ".rss",
+    ".atom",
+)
+"""Suffixes a folder is searched for; what a file *is* is decided by its content."""
 
 
 class ReplayInputError(ValueError):
@@ -28,8 +38,7 @@ class ReplayInputError(ValueError):
 
 
 def stable_id(source: str, locator: str, body: str) -> str:
-    digest = hashlib.sha256("\x1f".join((source, locator, body)).encode("utf-8")).hexdigest()
-    return digest[:32]
+    return plain_stable_id(source, locator, body)
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -47,51 +56,76 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def _document(path: Path, source: str) -> RawArticle:
-    body = path.read_text(encoding="utf-8", errors="replace")
-    html = path.suffix.lower() in (".html", ".htm")
-    return RawArticle(
-        id=stable_id(source, path.name, body),
-        source=source,
-        url=path.name,
-        content_type="text/html" if html else "text/plain",
-        body=body,
-    )
-
-
-def _jsonl(path: Path, source: str) -> Iterator[RawArticle]:
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                doc: dict[str, Any] = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise ReplayInputError(f"{path}:{number}: invalid JSON: {exc}") from exc
-            body = doc.get("body") or doc.get("text")
-            if not isinstance(body, str):
-                raise ReplayInputError(f"{path}:{number}: needs a string 'text' or 'body'")
-            doc_source = str(doc.get("source") or source)
-            locator = str(doc.get("url") or f"{path.name}#{number}")
-            yield RawArticle(
-                id=str(doc.get("id") or stable_id(doc_source, locator, body)),
-                source=doc_source,
-                url=locator,
-                content_type=doc.get("content_type") or "text/plain",
-                title=doc.get("title"),
-                body=body,
-            )
+def read_items(paths: Iterable[Path], *, source: str) -> Iterator[RawArticle | Rejected]:
+    """Every item of every file: raw messages, and rejections (invalid ninjs, a photo, an
+    item without text) that the caller dead-letters. Formats are sniffed from the content
+    (services/ingest/formats); a feed or a News Message yields several items."""
+    for path in expand_paths(paths):
+        data = path.read_bytes()
+        try:
+            yield from parse_document(data, source=source, locator=path.name, name=path.name)
+        except DocumentError as exc:
+            raise ReplayInputError(f"{path}: unsupported file type: {exc}") from exc
 
 
 def read_articles(paths: Iterable[Path], *, source: str) -> Iterator[RawArticle]:
-    for path in expand_paths(paths):
-        suffix = path.suffix.lower()
-        if suffix == ".jsonl":
-            yield from _jsonl(path, source)
-        elif suffix in SUPPORTED_SUFFIXES:
-            yield _document(path, source)
-        else:
-            raise ReplayInputError(f"{path}: unsupported file type {suffix!r}")
+    """The articles of :func:`read_items`; a rejected item is an error here (callers that
+    can dead-letter use :func:`read_items`)."""
+    for item in read_items(paths, source=source):
+        if isinstance(item, Rejected):
+            raise ReplayInputError(f"{item.locator}: {item.reason}: {item.error}")
+        yield item
+
+
+def split_items(paths: Iterable[Path], *, source: str) -> tuple[list[RawArticle], list[Rejected]]:
+    """:func:`read_items` as (articles to publish, rejections to dead-letter)."""
+    articles: list[RawArticle] = []
+    rejected: list[Rejected] = []
+    for item in read_items(paths, source=source):
+        (rejected if isinstance(item, Rejected) else articles).append(item)  # type: ignore[arg-type]
+    return articles, rejected
+
+
+def expected_stored(articles: Iterable[RawArticle]) -> int:
+    """How many distinct articles ingest will pass on (it dead-letters the rest): the same
+    normalization with the same settings, so a demo knows when the store is complete."""
+    from services.ingest.normalize import NormalizationError, normalize
+    from services.ingest.settings import IngestSettings
+
+    limits = IngestSettings().limits()
+    kept: set[str] = set()
+    for article in articles:
+        try:
+            normalize(article, limits)
+        except NormalizationError:
+            continue
+        kept.add(article.id)
+    return len(kept)
+
+
+def dead_letter(item: Rejected, *, stage: str = "replay") -> DeadLetter:
+    """The dead letter for an item a producer could not turn into a raw message."""
+    return DeadLetter.wrap(
+        item.original,
+        stage=stage,
+        reason=item.reason,
+        error=item.error,
+        attempts=1,
+        source_stream="",
+        source_id=item.locator,
+    )
+
+
+async def publish_rejected(redis: Redis, stream: str, items: Iterable[Rejected]) -> int:
+    """XADD one dead letter per rejected item, so nothing a file held is silently dropped."""
+    sent = 0
+    async with redis.pipeline(transaction=False) as pipe:
+        for item in items:
+            pipe.xadd(stream, encode_entry(dead_letter(item)))  # type: ignore[arg-type]
+            sent += 1
+        if sent:
+            await pipe.execute()
+    return sent
 
 
 async def publish(

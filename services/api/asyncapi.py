@@ -15,7 +15,15 @@ import orjson
 from faststream.redis import RedisBroker, StreamSub
 from faststream.specification import AsyncAPI
 
-from wiredesk.messages import AnnotatedArticle, Article, DeadLetter, RawArticle
+from wiredesk.messages import (
+    AnnotatedArticle,
+    AnnotatedArticleV2,
+    Article,
+    ArticleV2,
+    DeadLetter,
+    RawArticle,
+    RawArticleV2,
+)
 from wiredesk.settings import Groups, Streams
 
 TITLE = "wiredesk streams"
@@ -24,7 +32,10 @@ DESCRIPTION = (
     "Redis Streams of the wiredesk pipeline. Each entry has two fields: `schema` (the message "
     "version, e.g. `annotated.v1`) and `data` (the message as UTF-8 JSON, described below). "
     "Subscribe to `articles:unique` with your own consumer group to receive each story once "
-    "(at-least-once delivery: be idempotent by `story_id`). See docs/consumers.md."
+    "(at-least-once delivery: be idempotent by `story_id`). See docs/consumers.md. "
+    "Version 2 of raw, article and annotated adds the wire item's metadata (guid, version, "
+    "pub_status, language, ...): a stream carries v1 and v2 entries side by side, told apart "
+    "by the `schema` field; each is documented below as its own channel (`...:v2`)."
 )
 
 
@@ -64,6 +75,19 @@ def spec_broker(streams: Streams | None = None, groups: Groups | None = None) ->
         title="any-stage:articles:dlq",
         description="Every stage dead-letters entries it gave up on, with the original payload.",
     )
+
+    for stream, model, title, about in (
+        (streams.raw, RawArticleV2, "producers:articles:raw:v2", "raw.v2: a wire item."),
+        (streams.normalized, ArticleV2, "ingest:articles:normalized:v2", "article.v2."),
+        (streams.annotated, AnnotatedArticleV2, "dedupe:articles:annotated:v2", "annotated.v2."),
+        (streams.unique, AnnotatedArticleV2, "dedupe:articles:unique:v2", "annotated.v2."),
+    ):
+        broker.publisher(
+            stream=stream,
+            schema=model,
+            title=title,
+            description=about + " Carries the provider's item metadata besides the v1 fields.",
+        )
 
     def consumer(stream: str, group: str, model: type[Any], title: str, about: str) -> None:
         async def handler(message: Any) -> None:  # pragma: no cover - never called

@@ -38,6 +38,22 @@ class ArticleOut(BaseModel):
     method: str = Field(description="new, exact, near or semantic")
     score: float = Field(description="similarity to duplicate_of in [0, 1]; 1.0 for new")
     duplicate_of: str | None
+    guid: str | None = Field(
+        default=None, description="the provider's item identity, stable across versions"
+    )
+    version: str | None = Field(default=None, description="the provider's version of the item")
+    pub_status: str | None = Field(default=None, description="usable, withheld or canceled")
+    language: str | None = Field(default=None, description="the provider's language tag")
+    version_created: str | None = None
+    embargoed: str | None = None
+    urgency: int | None = None
+    byline: str | None = None
+    located: str | None = None
+    provider: str | None = None
+    format: str | None = Field(default=None, description="e.g. ninjs-3.0, newsml-g2, rss, atom")
+    subjects: list[dict[str, str | None]] | None = Field(
+        default=None, description="[{code, name}], IPTC Media Topic codes as medtop:NNNNNNNN"
+    )
 
     @classmethod
     def of(cls, article: StoredArticle) -> ArticleOut:

@@ -67,8 +67,10 @@ for i = 1, n do
   local annotated = ARGV[p + 2 + 2 * nlog]
   local unique = ARGV[p + 3 + 2 * nlog]
   local tp = ARGV[p + 4 + 2 * nlog]
-  if annotated ~= '' then add(KEYS[4], annotated, 'annotated.v1', tp) end
-  if unique ~= '' then add(KEYS[5], unique, 'annotated.v1', tp) end
+  -- the entry's schema field names the payload's own version (annotated.v1 or .v2)
+  local schema = string.match(annotated, '^{"schema":"([%w%.]+)"') or 'annotated.v1'
+  if annotated ~= '' then add(KEYS[4], annotated, schema, tp) end
+  if unique ~= '' then add(KEYS[5], unique, schema, tp) end
 end
 redis.call('SET', KEYS[2], last)
 if ARGV[4] ~= '' then redis.call('XTRIM', KEYS[1], 'MINID', ARGV[4]) end

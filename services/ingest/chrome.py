@@ -36,8 +36,8 @@ _POST_HINT = re.compile(r"\bpost\b", re.IGNORECASE)
 _SWITCHER_TOKEN = re.compile(r"[^\s|/·•,]+")
 _HANDLE = re.compile(r"(?<![\w.])@\w{2,30}")
 # A sentence ends in one of these, then any number of closing quotes and brackets.
-_SENTENCE_ENDERS = (".", "!", "?", "…")
-_CLOSERS = "\"'”’»)]"
+_SENTENCE_ENDERS = (".", "!", "?", "…", "。", "！", "？", "．")
+_CLOSERS = "\"'”’»)]」』）】"
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _NOT_LETTER = re.compile(r"[\W\d_]+")
 _LONG = 80
@@ -502,6 +502,10 @@ def _single(f: Features) -> str | None:
     if f.words > _LONG:
         # A long paragraph is content even when it quotes a post or carries a link: feeds
         # that flatten a page into one line would otherwise lose the whole article.
+        return None
+    if f.text.startswith("| ") and f.text.count(" | ") >= 1:
+        # a table row as trafilatura writes it ("| 1 | Kyle Busch | 5040 |"): data, not a
+        # "Home | World" menu (a menu does not open with the separator)
         return None
     for kind, rule in _RULES:
         if rule(f):

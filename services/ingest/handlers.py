@@ -69,7 +69,10 @@ class IngestStage:
         for entry in entries:
             try:
                 raw = decode_entry(
-                    entry.fields, RawArticle, max_bytes=self.settings.max_message_bytes
+                    entry.fields,
+                    RawArticle,
+                    # raw documents get their own, larger limit: a news page is 1-2 MB
+                    max_bytes=max(self.settings.max_message_bytes, self.settings.max_raw_bytes),
                 )
                 article = normalize(raw, self.limits)
                 check_output_size(article, self.settings.max_message_bytes)

@@ -16,13 +16,15 @@ from datetime import UTC, datetime, tzinfo
 
 from services.ingest.chrome import classify
 from services.ingest.dates import match_date_prefix
-from services.ingest.html import extract_html
+from services.ingest.fragment import fragment_text
+from services.ingest.html import EXTRACTORS, extract_html
+from services.ingest.item import is_fragment, with_item_fields
 from services.ingest.lang import detect_language
 from services.ingest.lead import is_heading, make_title, same_text, take_dateline
 from services.ingest.memory import BoilerplateMemory
 from services.ingest.text import fingerprint, paragraphs, repair, word_count
 from wiredesk.limits import MAX_SHORT_TEXT_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS, check_date
-from wiredesk.messages import Article, RawArticle, Stripped
+from wiredesk.messages import Article, RawArticle, RawArticleV2, Stripped
 
 __all__ = ["Limits", "NormalizationError", "fingerprint", "normalize"]
 
@@ -42,6 +44,9 @@ class Limits:
 
     min_words: int = 20
     max_body_chars: int = 500_000
+    """Longest *extracted text* kept (what a reader gets; ~80,000 words)."""
+    max_raw_chars: int = 4_000_000
+    """Longest raw document read (an HTML page of 1.5 MB is normal; CNN's is 1.4 M chars)."""
     naive_tz: tzinfo = UTC
     """Zone of dates printed without one; UTC unless the source's zone is known."""
     title_max_chars: int = 140
@@ -59,6 +64,8 @@ class _Draft:
     url: str | None = None
     author: str | None = None
     dateline: str | None = None
+    extractor: str | None = None
+    """Which HTML extractor produced the paragraphs (see services.ingest.html)."""
 
     def strip(self, kind: str, text: str) -> None:
         self.stripped.append(Stripped(kind=kind, text=text))
@@ -140,6 +147,10 @@ def _take_dateline(draft: _Draft) -> None:
 
 def _draft(raw: RawArticle, limits: Limits) -> _Draft:
     title = " ".join(raw.title.split()) if raw.title and raw.title.strip() else None
+    if raw.content_type == "text/html" and is_fragment(raw):
+        draft = _Draft(paragraphs=paragraphs(repair(fragment_text(raw.body))), title=title)
+        draft.extractor = "fragment"
+        return draft
     if raw.content_type == "text/html":
         page = extract_html(raw.body, url=raw.url or None, naive_tz=limits.naive_tz)
         draft = _Draft(paragraphs=paragraphs(repair(page.text)))
@@ -147,8 +158,18 @@ def _draft(raw: RawArticle, limits: Limits) -> _Draft:
         draft.published_at = page.published_at
         draft.url = page.url
         draft.author = page.author
+        draft.extractor = page.extractor
         return draft
     return _Draft(paragraphs=paragraphs(repair(raw.body)), title=title)
+
+
+def _empty_reason(raw: RawArticle, draft: _Draft) -> str:
+    """Says which extractor gave up, so an empty page can be traced (and reported)."""
+    if raw.content_type != "text/html":
+        return "no text left after normalization"
+    if draft.extractor is None:
+        return f"no text in the page: every HTML extractor gave up ({', '.join(EXTRACTORS)})"
+    return f"no text left after normalization of what {draft.extractor} extracted"
 
 
 def _article_url(raw: RawArticle, canonical: str | None) -> str:
@@ -190,11 +211,16 @@ def normalize(
     are removed too, and this article is added to the source's history.
     """
     limits = limits or Limits()
-    if len(raw.body) > limits.max_body_chars:
+    if len(raw.body) > limits.max_raw_chars:
         raise NormalizationError(
-            "too-large", f"{len(raw.body)} chars > limit of {limits.max_body_chars}"
+            "too-large", f"{len(raw.body)} chars of document > limit of {limits.max_raw_chars}"
         )
     draft = _draft(raw, limits)
+    extracted = sum(len(p) for p in draft.paragraphs)
+    if extracted > limits.max_body_chars:
+        raise NormalizationError(
+            "too-large", f"{extracted} chars of text > limit of {limits.max_body_chars}"
+        )
     _take_date_lines(draft, limits)
     _take_chrome(draft)
     if memory is not None:
@@ -204,12 +230,12 @@ def normalize(
     text = "\n\n".join(draft.paragraphs)
     words = word_count(text)
     if words == 0:
-        raise NormalizationError("empty", "no text left after normalization")
+        raise NormalizationError("empty", _empty_reason(raw, draft))
     if words < limits.min_words:
         raise NormalizationError("too-short", f"{words} words < minimum of {limits.min_words}")
     title = draft.title or make_title(draft.paragraphs, limits.title_max_chars)
     _fit(draft)
-    return Article(
+    article = Article(
         id=raw.id,
         source=raw.source,
         url=_article_url(raw, draft.url),
@@ -225,3 +251,6 @@ def normalize(
         word_count=words,
         stripped=draft.stripped,
     )
+    if isinstance(raw, RawArticleV2):
+        return with_item_fields(article, raw)
+    return article

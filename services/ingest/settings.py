@@ -12,7 +12,20 @@ from wiredesk.settings import WiredeskSettings
 
 class IngestSettings(WiredeskSettings):
     min_words: int = Field(default=20, ge=1, description="shorter texts are dead-lettered")
-    max_body_chars: int = Field(default=500_000, ge=1000, description="longer bodies are refused")
+    max_body_chars: int = Field(
+        default=500_000, ge=1000, description="longer extracted texts are refused (too-large)"
+    )
+    max_raw_chars: int = Field(
+        default=4_000_000,
+        ge=1000,
+        description="longer raw documents are refused (too-large); a 1.5 MB HTML page is normal",
+    )
+    max_raw_bytes: int = Field(
+        default=16_000_000,
+        ge=1000,
+        description="a larger articles:raw entry is refused (too-large); it holds the body and, "
+        "in raw.v2, the original document too, JSON-escaped",
+    )
     replay_window_s: int = Field(
         default=72 * 3600,
         ge=1,
@@ -38,5 +51,6 @@ class IngestSettings(WiredeskSettings):
         return Limits(
             min_words=self.min_words,
             max_body_chars=self.max_body_chars,
+            max_raw_chars=self.max_raw_chars,
             naive_tz=ZoneInfo(self.naive_timezone),
         )

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from services.store.items import ITEM_COLUMNS, UPDATE_ITEM, item_rows, item_values
 from services.store.models import StoredArticle, Story, StoryQuery
 from services.store.schema import MIGRATIONS
 from services.store.timefmt import iso, iso_or_none, now_iso, sortable_entry_id
@@ -37,6 +38,7 @@ ARTICLE_COLUMNS = (
     "id, story_id, source, url, title, lang, published_at, received_at, word_count, "
     "method, score, duplicate_of"
 )
+ARTICLE_COLUMNS += ", " + ", ".join(ITEM_COLUMNS)
 STORY_COLUMNS = "story_id, canonical_id, canonical_title, size, sources, first_seen, last_seen"
 LATEST_VERSION = max(version for version, _, _ in MIGRATIONS)
 IN_CHUNK = 500  # parameters per IN (...) list, far below SQLite's and PostgreSQL's limits
@@ -212,6 +214,9 @@ class Store(ABC):
             touched = sorted(set(latest) | set(previous))
             self.lock_stories(tx, touched)
             tx.run_many(self.sql(UPSERT_ARTICLE), params)
+            items = item_rows(article for _, article in rows)
+            if items:
+                tx.run_many(self.sql(UPDATE_ITEM), items)
             self._refresh_stories(tx, touched, latest)
 
     def _current_stories(self, tx: Tx, article_ids: Sequence[str]) -> set[str]:
@@ -363,7 +368,7 @@ def article_from_row(row: Row) -> StoredArticle:
         method,
         score,
         duplicate_of,
-    ) = row
+    ) = row[:12]
     return StoredArticle(
         id=article_id,
         story_id=story_id,
@@ -377,4 +382,5 @@ def article_from_row(row: Row) -> StoredArticle:
         method=method,
         score=float(score),
         duplicate_of=duplicate_of,
+        **item_values(row[12:]),
     )

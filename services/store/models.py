@@ -25,6 +25,19 @@ class StoredArticle:
     method: str
     score: float
     duplicate_of: str | None
+    # the wire item's metadata (article.v2); None for articles that arrived as v1
+    guid: str | None = None
+    version: str | None = None
+    pub_status: str | None = None
+    language: str | None = None
+    version_created: str | None = None
+    embargoed: str | None = None
+    urgency: int | None = None
+    byline: str | None = None
+    located: str | None = None
+    provider: str | None = None
+    format: str | None = None
+    subjects: list[dict[str, str | None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

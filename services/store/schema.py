@@ -48,4 +48,28 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX IF NOT EXISTS stories_last_seen ON stories (last_seen)",
         ),
     ),
+    (
+        2,
+        "wire item metadata (article.v2)",
+        (
+            *(
+                f"ALTER TABLE articles ADD COLUMN {column} {kind}"
+                for column, kind in (
+                    ("guid", "TEXT"),
+                    ("version", "TEXT"),
+                    ("version_created", "TEXT"),
+                    ("pub_status", "TEXT"),
+                    ("embargoed", "TEXT"),
+                    ("urgency", "INTEGER"),
+                    ("language", "TEXT"),
+                    ("byline", "TEXT"),
+                    ("located", "TEXT"),
+                    ("subjects", "TEXT"),
+                    ("provider", "TEXT"),
+                    ("format", "TEXT"),
+                )
+            ),
+            "CREATE INDEX IF NOT EXISTS articles_guid ON articles (guid)",
+        ),
+    ),
 )

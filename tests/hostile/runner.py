@@ -50,6 +50,7 @@ def service_env(redis_url: str, namespace: str, db_path: Path) -> dict[str, str]
         "WIREDESK_CLAIM_INTERVAL_S": "5",
         "WIREDESK_SEMANTIC": "false",
         "WIREDESK_MAX_MESSAGE_BYTES": str(MAX_MESSAGE_BYTES),
+        "WIREDESK_MAX_RAW_BYTES": str(MAX_MESSAGE_BYTES),  # the raw entry limit, kept small here
         "WIREDESK_MAX_BODY_CHARS": str(MAX_BODY_CHARS),
         "WIREDESK_DLQ_MAX_PAYLOAD_BYTES": str(DLQ_MAX_PAYLOAD_BYTES),
         "WIREDESK_LOG_LEVEL": "WARNING",

@@ -22,3 +22,11 @@ def test_the_unique_stream_is_described_with_the_annotated_payload() -> None:
     payload = document["components"]["schemas"]["AnnotatedArticle"]
     assert payload["properties"]["schema"]["const"] == "annotated.v1"
     assert {"story_id", "canonical_id", "method", "score"} <= set(payload["required"])
+
+
+def test_version_2_payloads_are_described_too() -> None:
+    document = orjson.loads(asyncapi_json())
+    payload = document["components"]["schemas"]["AnnotatedArticleV2"]
+    assert payload["properties"]["schema"]["const"] == "annotated.v2"
+    assert {"guid", "version", "pub_status", "language"} <= set(payload["properties"])
+    assert document["channels"]["dedupe:articles:unique:v2"]["address"] == "articles:unique"

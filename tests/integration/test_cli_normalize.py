@@ -45,3 +45,19 @@ def test_articles_ingest_would_reject_are_reported_with_their_reason(
     assert result.returncode == code
     assert message in result.stderr
     assert result.stdout == ""
+
+
+def test_wire_formats_are_read_by_content_and_non_text_is_reported() -> None:
+    formats = ROOT / "tests" / "fixtures" / "formats"
+    result = run(
+        str(formats / "ninjs" / "3.0" / "dpa_text.json"),
+        str(formats / "ninjs" / "3.0" / "ap_image.json"),
+        str(formats / "feeds" / "wire-rss2.xml"),
+    )
+    assert result.returncode == 1  # the picture is not an article
+    assert "not-text" in result.stderr
+    articles = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [a["schema"] for a in articles] == ["article.v2"] * 3
+    assert [a["format"] for a in articles] == ["ninjs-3.0", "rss", "rss"]
+    assert articles[0]["guid"] == "urn:newsml:dpa.com:20090101:190510-99-167362"
+    assert articles[0]["lang"] == "de"

@@ -182,3 +182,44 @@ def test_concurrent_writers_of_one_story_leave_a_correct_size(
 def test_an_unknown_database_url_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported DATABASE_URL"):
         open_store("mysql://x/y")
+
+
+def test_v2_item_metadata_is_stored_and_read_back_on_both_backends(store: Store) -> None:
+    from services.api.schemas import ArticleOut
+    from wiredesk.messages import AnnotatedArticleV2, Subject
+
+    v1 = annotated("plain", "plain")
+    v2 = AnnotatedArticleV2(
+        **annotated("wire", "wire").model_dump(exclude={"schema_version"}),
+        guid="urn:newsml:dpa.com:1",
+        version="2",
+        version_created=T0,
+        pub_status="withheld",
+        embargoed=T0 + timedelta(hours=2),
+        urgency=3,
+        language="de-DE",
+        byline="Von A. Autor, dpa",
+        located="Berlin",
+        subjects=[Subject(code="medtop:15000000", name="Sport")],
+        provider="dpa",
+        format="ninjs-3.0",
+    )
+    store.upsert([("1-0", v1), ("2-0", v2)])
+    store.upsert([("2-0", v2)])  # redelivered: the same row
+    plain = store.article("plain")
+    wire = store.article("wire")
+    assert plain is not None
+    assert wire is not None
+    assert (plain.guid, plain.version, plain.pub_status) == (None, None, None)
+    assert (wire.guid, wire.version, wire.pub_status, wire.language) == (
+        "urn:newsml:dpa.com:1",
+        "2",
+        "withheld",
+        "de-DE",
+    )
+    assert wire.embargoed == "2024-12-15T02:00:00+00:00"
+    assert wire.urgency == 3
+    assert wire.subjects == [{"code": "medtop:15000000", "name": "Sport"}]
+    out = ArticleOut.of(wire).model_dump()
+    assert out["guid"] == "urn:newsml:dpa.com:1"
+    assert out["format"] == "ninjs-3.0"

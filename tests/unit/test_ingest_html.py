@@ -90,3 +90,45 @@ def test_producer_web_url_is_kept_over_canonical() -> None:
 def test_page_without_content_is_empty() -> None:
     page = extract_html("<html><head><script>var a = 1;</script></head><body></body></html>")
     assert page.text == ""
+
+
+def test_a_page_the_fast_pass_finds_nothing_in_is_retried_with_the_slower_passes() -> None:
+    from services.ingest.html import EXTRACTORS
+
+    story = "The council voted on Tuesday to close the bridge after floods damaged its piers. " * 3
+    page = extract_html(f"<html><body><footer><p>{story}</p></footer></body></html>")
+    assert page.extractor in EXTRACTORS[1:]  # not the fast pass: a later one found the text
+    assert "council voted" in page.text
+
+
+def test_an_empty_page_says_which_extractors_gave_up() -> None:
+    from services.ingest.normalize import NormalizationError, normalize
+    from wiredesk.messages import RawArticle
+
+    raw = RawArticle(
+        id="x",
+        source="s",
+        url="x.html",
+        content_type="text/html",
+        body="<html><head><script>var a = 1;</script></head><body></body></html>",
+    )
+    with pytest.raises(NormalizationError) as caught:
+        normalize(raw)
+    assert caught.value.reason == "empty"
+    assert "every HTML extractor gave up" in caught.value.error
+    assert "whole-page" in caught.value.error
+
+
+def test_a_large_page_is_read_the_limit_is_on_the_extracted_text() -> None:
+    from services.ingest.normalize import normalize
+    from wiredesk.messages import RawArticle
+
+    story = "".join(
+        f"<p>The council voted on day {n} to close bridge number {n} after floods damaged it.</p>"
+        for n in range(5)
+    )
+    padding = "<script>" + "x" * 1_500_000 + "</script>"  # a 1.5 MB page, as big outlets serve
+    body = f"<html><head>{padding}</head><body><article>{story}</article></body></html>"
+    raw = RawArticle(id="x", source="s", url="x.html", content_type="text/html", body=body)
+    assert len(body) > 1_500_000
+    assert "council voted" in normalize(raw).text

@@ -66,7 +66,7 @@ def test_annotated_article_keeps_every_article_field() -> None:
         ({b"data": b"\xff\xfe\x00garbage"}, "undecodable"),
         ({b"data": b'{"id": "x"}'}, "schema-violation"),
         (
-            {b"data": b'{"schema": "raw.v2", "id": "x", "source": "s", "url": "u", "body": "b"}'},
+            {b"data": b'{"schema": "raw.v9", "id": "x", "source": "s", "url": "u", "body": "b"}'},
             "schema-violation",
         ),
         ({b"data": b"[" + b"1," * 600 + b"1]"}, "too-large"),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from services.store.base import LATEST_VERSION
 from services.store.db import SqliteStore, sortable_entry_id
 from wiredesk.messages import AnnotatedArticle, Method
 
@@ -46,7 +47,7 @@ def store(tmp_path: Path) -> SqliteStore:
 
 
 def test_migrations_are_idempotent(store: SqliteStore) -> None:
-    assert store.migrate() == store.migrate() == 1
+    assert store.migrate() == store.migrate() == LATEST_VERSION == 2
 
 
 def test_upserting_the_same_batch_twice_stores_each_article_once(store: SqliteStore) -> None:

@@ -1,0 +1,107 @@
+"""Per-feed state in Redis, so a restarted poller re-publishes nothing.
+
+Two keys per feed (``<prefix>:poller:<sha1(url)>:...``):
+
+- ``http`` (hash): ``etag``, ``last_modified`` for the next conditional GET, ``failures`` and
+  ``next_at`` (epoch seconds) for the backoff;
+- ``seen`` (hash): entry guid -> ``<version>|<sha256 of headline and body>``.
+
+An entry is published by one Lua script that checks ``seen`` still holds what the poller read,
+XADDs the entry and records it, all at once: a crash leaves it either published and recorded,
+or neither, so it is never published twice. A changed entry (same guid, new content) is
+published again as the next version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+__all__ = ["FeedState", "HttpState"]
+
+_PUBLISH = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if (current or '') ~= ARGV[2] then return -1 end
+redis.call('XADD', KEYS[2], '*', 'schema', ARGV[4], 'data', ARGV[5])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpState:
+    etag: str | None = None
+    last_modified: str | None = None
+    failures: int = 0
+    next_at: float = 0.0
+
+
+class FeedState:
+    """One feed's state; every method is one or two Redis round trips."""
+
+    def __init__(self, redis: Redis, prefix: str, url: str) -> None:
+        digest = hashlib.sha1(url.encode("utf-8"), usedforsecurity=False).hexdigest()
+        self.redis = redis
+        self.http_key = f"{prefix}:poller:{digest}:http"
+        self.seen_key = f"{prefix}:poller:{digest}:seen"
+        self._publish = redis.register_script(_PUBLISH)
+
+    async def http(self) -> HttpState:
+        raw = await self.redis.hgetall(self.http_key)
+        values = {_text(k): _text(v) for k, v in raw.items()}
+        return HttpState(
+            etag=values.get("etag") or None,
+            last_modified=values.get("last_modified") or None,
+            failures=int(values.get("failures", 0)),
+            next_at=float(values.get("next_at", 0.0)),
+        )
+
+    async def succeeded(self, etag: str | None, last_modified: str | None, next_at: float) -> None:
+        mapping: dict[
+            bytes | bytearray | memoryview[int] | str | int | float,
+            bytes | bytearray | memoryview[int] | str | int | float,
+        ] = {
+            "etag": etag or "",
+            "last_modified": last_modified or "",
+            "failures": 0,
+            "next_at": next_at,
+        }
+        await self.redis.hset(self.http_key, mapping=mapping)
+
+    async def unchanged(self, next_at: float) -> None:
+        await self.redis.hset(self.http_key, mapping={"failures": 0, "next_at": next_at})
+
+    async def failed(self, failures: int, next_at: float) -> None:
+        await self.redis.hset(
+            self.http_key,
+            mapping={"failures": failures, "next_at": next_at},
+        )
+
+    async def seen(self, guid: str) -> tuple[int, str] | None:
+        """(version, content hash) of the entry as last published, None if never."""
+        value = await self.redis.hget(self.seen_key, guid)
+        if value is None:
+            return None
+        version, _, digest = _text(value).partition("|")
+        return int(version), digest
+
+    async def publish(
+        self, stream: str, guid: str, *, previous: str, record: str, entry: dict[bytes, bytes]
+    ) -> bool:
+        """XADD + record atomically, only if ``seen`` still holds ``previous``."""
+        done = await self._publish(
+            keys=[self.seen_key, stream],
+            args=[guid, previous, record, entry[b"schema"], entry[b"data"]],
+        )
+        return int(done) == 1
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def now() -> float:
+    return time.time()
