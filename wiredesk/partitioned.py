@@ -17,17 +17,15 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from faststream import AckPolicy, Context, FastStream
-from faststream.redis import RedisBroker, RedisClusterBroker, StreamSub
-from faststream.redis.message import RedisBatchStreamMessage
+from faststream import FastStream
+from faststream.redis import RedisBroker, RedisClusterBroker
 
 from wiredesk.cluster import async_client, attach_default_wait, use_cluster
 from wiredesk.keys import Keys
 from wiredesk.observability import configure_logging
 from wiredesk.partitions import parse_subset
-from wiredesk.service import Stage, StageRunner, build_app
+from wiredesk.service import Stage, StageRunner, build_app, subscribe
 from wiredesk.settings import WiredeskSettings
-from wiredesk.streaming import Entry
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +65,7 @@ def build_partitioned_app(
         for i, stage in enumerate(stages)
     ]
     for runner in runners:
-        _subscribe(broker, runner, settings)
+        subscribe(broker, runner, settings)
 
     async def start() -> None:
         await attach_default_wait(client, settings)
@@ -91,27 +89,3 @@ def build_partitioned_app(
     app.on_startup(start)
     app.after_shutdown(stop)
     return app
-
-
-def _subscribe(broker: Any, runner: StageRunner, settings: WiredeskSettings) -> None:
-    stage = runner.stage
-
-    @broker.subscriber(  # type: ignore[untyped-decorator]
-        stream=StreamSub(
-            stage.input_stream,
-            group=stage.group,
-            consumer=settings.consumer,
-            batch=True,
-            max_records=settings.batch_size,
-            polling_interval=settings.block_ms,
-        ),
-        ack_policy=AckPolicy.MANUAL,
-        title=f"{stage.name}:{stage.input_stream}",
-    )
-    async def on_batch(message: RedisBatchStreamMessage = Context("message")) -> None:
-        raw = message.raw_message
-        entries = [
-            Entry(mid.decode(), fields)
-            for mid, fields in zip(raw["message_ids"], raw["data"], strict=True)
-        ]
-        await runner.process(entries)

@@ -388,17 +388,14 @@ class StageRunner:
         )
 
 
-def build_app(stage: Stage, settings: WiredeskSettings) -> FastStream:
-    """The FastStream application of one stage; run it with ``asyncio.run(app.run())``."""
-    configure_logging(level=settings.log_level, fmt=settings.log_format, service=stage.name)
-    broker = RedisBroker(
-        settings.redis_url,
-        graceful_timeout=settings.graceful_timeout_s,
-        log_level=logging.DEBUG,  # per-message INFO logs cost more than the work itself
-    )
-    runner = StageRunner(stage, settings)
+def subscribe(broker: Any, runner: StageRunner, settings: WiredeskSettings) -> None:
+    """Feed ``runner`` from a batch subscriber on its stage's input stream (any Redis broker:
+    one node or FastStream's cluster broker). Acks are manual (the stage acks in its own
+    commit) and the entries arrive undecoded (``raw_batch_parser``): the stage decodes each one,
+    so an undecodable entry is dead-lettered alone instead of failing the batch."""
+    stage = runner.stage
 
-    @broker.subscriber(
+    @broker.subscriber(  # type: ignore[untyped-decorator]
         stream=StreamSub(
             stage.input_stream,
             group=stage.group,
@@ -408,7 +405,7 @@ def build_app(stage: Stage, settings: WiredeskSettings) -> FastStream:
             polling_interval=settings.block_ms,
         ),
         ack_policy=AckPolicy.MANUAL,
-        parser=raw_batch_parser,  # entries are decoded by the stage, one by one
+        parser=raw_batch_parser,
         title=f"{stage.name}:{stage.input_stream}",
     )
     async def on_batch(message: RedisBatchStreamMessage = Context("message")) -> None:
@@ -418,6 +415,18 @@ def build_app(stage: Stage, settings: WiredeskSettings) -> FastStream:
             for mid, fields in zip(raw["message_ids"], raw["data"], strict=True)
         ]
         await runner.process(entries)
+
+
+def build_app(stage: Stage, settings: WiredeskSettings) -> FastStream:
+    """The FastStream application of one stage; run it with ``asyncio.run(app.run())``."""
+    configure_logging(level=settings.log_level, fmt=settings.log_format, service=stage.name)
+    broker = RedisBroker(
+        settings.redis_url,
+        graceful_timeout=settings.graceful_timeout_s,
+        log_level=logging.DEBUG,  # per-message INFO logs cost more than the work itself
+    )
+    runner = StageRunner(stage, settings)
+    subscribe(broker, runner, settings)
 
     app = FastStream(broker, logger=logging.getLogger(f"wiredesk.{stage.name}"))
     app.on_startup(runner.start)
