@@ -62,8 +62,9 @@ class Features:
     opening: str | None = None
     """The shortest prefix of the comparison text that the model reads exactly as it reads the
     whole text (the same word pieces up to ``max_tokens``): what a replica embeds when it needs
-    the vector later. None without the semantic stage. For a non-English article, the longer
-    of that and the first ``USE_WORDS`` words (what the multilingual encoder reads)."""
+    the vector later. None without the semantic stage. With the multilingual path, the longer
+    of that and the first ``USE_WORDS`` words (what the multilingual encoder reads), in every
+    language."""
     lang: str = "en"
     """The language ingest detected (ISO 639-1; 'und' is treated as English): which
     tokenizer and background frequencies made ``terms``, and which encoder compares it."""
@@ -162,8 +163,12 @@ class Featurizer:
             ]
         openings = self.openings(texts)
         langs = [a.lang if self.multilingual else "en" for a in articles]
-        for i, lang in enumerate(langs):
-            if language_group(lang) != "en":
+        if self.multilingual:
+            # USE reads the first USE_WORDS words in every language: an English article's
+            # USE vector is only used across languages, where the MiniLM opening (~70 words)
+            # ranked pairs worse (docs/dedupe.md). MiniLM reads the same word pieces from
+            # the longer prefix, so English vectors and decisions do not change.
+            for i in range(len(texts)):
                 wide = use_text(texts[i])
                 if len(wide) > len(openings[i]):
                     openings[i] = wide  # both are prefixes cut at whitespace (see openings)

@@ -22,12 +22,13 @@ from services.dedupe.cascade import (
     _routed_score,
     route,
 )
-from services.dedupe.features import Features
+from services.dedupe.features import Features, comparison_text
 from services.dedupe.handlers import DedupeStage
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.langtext import LanguageTfidf, arabic_normalize, language_tokens
 from services.dedupe.lexical import WordfreqTfidf
 from services.dedupe.minhash import MinHasher
+from services.dedupe.multilingual import USE_WORDS, use_text
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.state import decode_record, encode_record
 from services.ingest.normalize import normalize
@@ -147,3 +148,22 @@ def test_one_story_in_three_languages_is_one_story_and_others_stay_apart() -> No
     assert len({stories["ferry-en"], stories["budget-en"], stories["orchestra-de"]}) == 3
     assert stage.embedded_multilingual >= 3
     assert isinstance(stage.index, StoryIndex)
+
+
+def test_an_english_opening_holds_what_use_reads_and_minilm_reads_the_same() -> None:
+    """USE reads an English article's first USE_WORDS words too (it is compared across
+    languages on them); the longer opening must not move its MiniLM vector."""
+    body = " ".join(
+        f"Word{i} of a long English wire report about a harbour strike." for i in range(40)
+    )
+    article = normalize(RawArticle(id="long-en", source="t", url="long-en", body=body))
+    assert article.lang == "en"
+    multi = DedupeStage(DedupeSettings()).featurizer
+    english_only = DedupeStage(DedupeSettings(multilingual=False)).featurizer
+    [wide] = multi.featurize([article], embed=True)
+    [narrow] = english_only.featurize([article], embed=True)
+    assert wide.opening is not None and narrow.opening is not None
+    assert wide.opening == use_text(comparison_text(article))
+    assert len(wide.opening.split()) == USE_WORDS > len(narrow.opening.split())
+    assert wide.vector is not None and narrow.vector is not None
+    assert np.array_equal(wide.vector, narrow.vector)
