@@ -13,6 +13,7 @@ from services.poller.feeds import FeedListError, load_feeds
 from services.poller.poller import Poller
 from services.poller.settings import PollerSettings
 from wiredesk.observability import configure_logging, serve_health
+from wiredesk.topology import UnsupportedLayoutError, require_single_stream_layout
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,11 @@ async def _main(settings: PollerSettings) -> int:
             "WIREDESK_POLLER_FEEDS_FILE (one 'URL [SOURCE]' per line)",
             file=sys.stderr,
         )
+        return 2
+    try:
+        require_single_stream_layout(settings, "the poller")
+    except UnsupportedLayoutError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     redis = Redis.from_url(settings.redis_url)
     poller = Poller(settings, redis, feeds)

@@ -123,3 +123,20 @@ async def test_the_push_process_accepts_items_and_stops_cleanly(
         code, output = stop(process)
     assert code == 0, output
     assert await aredis.xlen(settings.streams.raw) == 2
+
+
+@pytest.mark.parametrize("command", ["poller", "push"])
+def test_a_producer_that_cannot_route_by_partition_refuses_a_partitioned_layout(
+    command: str, redis_url: str
+) -> None:
+    # Its items would sit in articles:raw, which no ingest replica reads on this layout.
+    env = {
+        "REDIS_URL": redis_url,
+        "WIREDESK_PARTITIONS": "2",
+        "WIREDESK_POLLER_FEEDS": "http://127.0.0.1:1/feed.xml",
+        "WIREDESK_PUSH_PORT": str(free_port()),
+    }
+    process = start(command, env)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 2, out.decode(errors="replace")
+    assert b"does not route items by partition yet" in out
