@@ -61,7 +61,9 @@ for i = 1, n do
     end
     if annotated ~= '' then redis.call('HSET', KEYS[4], eid, annotated) end
     if unique ~= '' then
-      redis.call('XADD', KEYS[3], '*', 'schema', 'annotated.v1', 'data', unique)
+      -- the entry's schema field names the payload's own version (annotated.v1 or .v2)
+      local schema = string.match(unique, '"schema":"(annotated%.v%d+)"') or 'annotated.v1'
+      redis.call('XADD', KEYS[3], '*', 'schema', schema, 'data', unique)
     end
   end
   pos = pos + 4 + 2 * nlog
@@ -80,7 +82,8 @@ for i = 2, #ARGV, 2 do
   if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then
     done = done + 1
     if ARGV[i + 1] ~= '' then
-      redis.call('XADD', KEYS[2], '*', 'schema', 'annotated.v1', 'data', ARGV[i + 1])
+      local schema = string.match(ARGV[i + 1], '"schema":"(annotated%.v%d+)"') or 'annotated.v1'
+      redis.call('XADD', KEYS[2], '*', 'schema', schema, 'data', ARGV[i + 1])
     end
   end
 end

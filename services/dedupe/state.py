@@ -68,7 +68,7 @@ for i = 1, n do
   local unique = ARGV[p + 3 + 2 * nlog]
   local tp = ARGV[p + 4 + 2 * nlog]
   -- the entry's schema field names the payload's own version (annotated.v1 or .v2)
-  local schema = string.match(annotated, '^{"schema":"([%w%.]+)"') or 'annotated.v1'
+  local schema = string.match(annotated, '"schema":"(annotated%.v%d+)"') or 'annotated.v1'
   if annotated ~= '' then add(KEYS[4], annotated, schema, tp) end
   if unique ~= '' then add(KEYS[5], unique, schema, tp) end
 end

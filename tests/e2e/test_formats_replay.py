@@ -113,3 +113,9 @@ async def test_every_text_sample_reaches_the_store_with_its_item_fields(
     reasons = [letter["reason"] for letter in letters]
     assert reasons.count("not-text") >= 3  # AP's picture, AP's video, the package item
     assert len([r for r in letters if r["stage"] == "replay"]) == rejected
+    # each annotated entry is labelled with its payload's own version, for routers
+    annotated = await aredis.xrange(settings.streams.annotated)
+    assert annotated
+    for _, fields in annotated:
+        assert fields[b"schema"].decode() == orjson.loads(fields[b"data"])["schema"]
+    assert any(fields[b"schema"] == b"annotated.v2" for _, fields in annotated)
