@@ -242,14 +242,7 @@ class DedupeStage:
         if encoder == USE:
             await self._embed_multilingual(prepared, article_ids)
             return
-        texts: dict[str, str] = {}
-        for _, article, features in prepared:
-            if article.id in article_ids and features.opening is not None:
-                texts.setdefault(article.id, features.opening)
-        for article_id in sorted(article_ids - texts.keys()):
-            record = self.index.get(article_id)
-            if record is not None and record.features.opening is not None:
-                texts[article_id] = record.features.opening
+        texts = self._openings(prepared, article_ids)
         if not texts:
             return
         ids = list(texts)
@@ -265,9 +258,8 @@ class DedupeStage:
             # can be both: a replayed article already in the window.)
             self.index.set_vector(article_id, as_logged(vector))
 
-    async def _embed_multilingual(self, prepared: list[Prepared], article_ids: set[str]) -> None:
-        """USE vectors, rounded as the log rounds them at once (``as_logged``): the vector a
-        batch article decides with is the one every replica replays."""
+    def _openings(self, prepared: list[Prepared], article_ids: set[str]) -> dict[str, str]:
+        """The opening of each id: a batch article's own, else its window record's."""
         texts: dict[str, str] = {}
         for _, article, features in prepared:
             if article.id in article_ids and features.opening is not None:
@@ -276,6 +268,12 @@ class DedupeStage:
             record = self.index.get(article_id)
             if record is not None and record.features.opening is not None:
                 texts[article_id] = record.features.opening
+        return texts
+
+    async def _embed_multilingual(self, prepared: list[Prepared], article_ids: set[str]) -> None:
+        """USE vectors, rounded as the log rounds them at once (``as_logged``): the vector a
+        batch article decides with is the one every replica replays."""
+        texts = self._openings(prepared, article_ids)
         if not texts:
             return
         ids = list(texts)
