@@ -13,7 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from wiredesk.observability import DEAD_LETTERED
+from wiredesk.observability import DEAD_LETTERED, FAILED, LATENCY, PROCESSED, RECLAIMED
 
 
 def entry_age_s(entry_id: str, *, now_ms: int | None = None) -> float:
@@ -52,12 +52,20 @@ DEAD_LETTER_REASONS = (
 )
 
 
-def register_stage_series(stage: str) -> None:
-    """Create the stage's dead-letter series at 0 before the first dead letter.
+def register_stage_series(stage: str, outcomes: tuple[str, ...] = ()) -> None:
+    """Create the stage's labelled series at 0 before their first event.
 
-    A labelled counter is born at its first increment, and Prometheus's ``increase()`` cannot
-    see that first step (it has no earlier sample): without this, the first dead letter of a
-    reason would never fire ``WiredeskDeadLetters``.
+    A labelled counter is born at its first increment, and Prometheus's ``rate()`` and
+    ``increase()`` cannot see that first step (there is no earlier sample): without this, the
+    first dead letter of a reason would never fire ``WiredeskDeadLetters``, and a stage that
+    handled one burst right after starting would be missing from the throughput panel (a
+    series with one sample has no rate). ``outcomes`` are the stage's own
+    ``wiredesk_processed_total`` outcome labels (``Stage.outcomes``).
     """
     for reason in DEAD_LETTER_REASONS:
         DEAD_LETTERED.labels(stage, reason)
+    for outcome in outcomes:
+        PROCESSED.labels(stage, outcome)
+    FAILED.labels(stage)
+    RECLAIMED.labels(stage)
+    LATENCY.labels(stage)

@@ -162,7 +162,7 @@ class StageRunner:
             self.committer.wait = await attach_default_wait(self.redis, self.settings)
         await ensure_group(self.redis, self.stage.input_stream, self.stage.group)
         await self.stage.setup(self.redis)
-        register_stage_series(self.stage.name)
+        register_stage_series(self.stage.name, getattr(self.stage, "outcomes", ()))
         tracer(self.stage.name)  # WIREDESK_TRACING without its packages fails here, not per batch
         freeze_loaded_heap()
         self._tasks.append(asyncio.create_task(self._reclaim_loop(), name="reclaim"))

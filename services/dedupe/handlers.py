@@ -48,6 +48,7 @@ class DedupeStage:
     """Assigns each article to a story; decisions are serialized through the shared log."""
 
     name = "dedupe"
+    outcomes = ("annotated", "replay")
 
     def __init__(self, settings: DedupeSettings, *, keys: Keys | None = None) -> None:
         if settings.num_perm % settings.lsh_bands:

@@ -213,6 +213,7 @@ class DedupePartition:
     """The stage the runner sees for one partition: its input stream, dead letters and errors."""
 
     name = "dedupe"
+    outcomes = ("annotated", "replay", "finished")
 
     def __init__(self, shared: PartitionedDedupe, partition: int) -> None:
         self.shared = shared

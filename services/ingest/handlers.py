@@ -29,6 +29,7 @@ class IngestStage:
     """Validates and normalizes each raw article; a replayed article id is dropped once seen."""
 
     name = "ingest"
+    outcomes = ("normalized", "replay-dropped")
 
     def __init__(
         self, settings: IngestSettings, *, partition: int = 0, keys: Keys | None = None

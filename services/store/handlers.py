@@ -23,6 +23,7 @@ class StoreStage:
     """One database transaction per batch; the acks follow the commit, never precede it."""
 
     name = "store"
+    outcomes = ("stored",)
 
     def __init__(
         self,

@@ -22,6 +22,46 @@ def test_a_stage_creates_its_dead_letter_series_at_zero() -> None:
         assert value == 0.0, reason
 
 
+def test_a_stage_creates_its_outcome_series_at_zero_so_its_first_burst_has_a_rate() -> None:
+    register_stage_series("unit-outcomes", ("stored", "skipped"))
+    for outcome in ("stored", "skipped"):
+        value = REGISTRY.get_sample_value(
+            "wiredesk_processed_total", {"stage": "unit-outcomes", "outcome": outcome}
+        )
+        assert value == 0.0, outcome
+    assert REGISTRY.get_sample_value("wiredesk_failed_total", {"stage": "unit-outcomes"}) == 0.0
+    assert REGISTRY.get_sample_value("wiredesk_reclaimed_total", {"stage": "unit-outcomes"}) == 0.0
+
+
+def test_every_service_stage_declares_the_outcomes_it_counts() -> None:
+    """The declared outcomes are the ones the code increments: a stage counting an outcome it
+    does not declare would be missing from the throughput panel until its second burst."""
+    import re
+    from pathlib import Path
+
+    from services.dedupe.handlers import DedupeStage
+    from services.dedupe.partitioned import DedupePartition
+    from services.ingest.handlers import IngestStage
+    from services.store.handlers import StoreStage
+
+    declared = {
+        "ingest": set(IngestStage.outcomes),
+        "dedupe": set(DedupeStage.outcomes) | set(DedupePartition.outcomes),
+        "store": set(StoreStage.outcomes),
+    }
+    root = Path(__file__).resolve().parents[2] / "services"
+    seen = 0
+    for service, outcomes in declared.items():
+        for source in (root / service).glob("*.py"):
+            for call in re.findall(
+                r"PROCESSED\.labels\((?:self|core)\.name, ([^)]*)\)", source.read_text()
+            ):
+                counted = set(re.findall(r'"([^"]+)"', call))
+                seen += len(counted)
+                assert counted <= outcomes, (source.name, counted - outcomes)
+    assert seen >= 5  # the pattern still finds the stages' counters
+
+
 def test_tracing_settings_are_off_by_default_and_read_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
