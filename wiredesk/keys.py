@@ -52,6 +52,7 @@ class Keys:
     annotated_base: str
     unique: str
     dlq_base: str
+    stories_base: str = "articles:stories"
     partitions: int = 1
     tagged: bool = False
 
@@ -59,7 +60,15 @@ class Keys:
     def from_settings(cls, settings: WiredeskSettings, *, cluster: bool = False) -> Keys:
         """The layout for these settings; ``cluster`` forces the tagged layout."""
         s = settings.streams
-        for name in (s.raw, s.normalized, s.annotated, s.unique, s.dlq, settings.key_prefix):
+        for name in (
+            s.raw,
+            s.normalized,
+            s.annotated,
+            s.unique,
+            s.dlq,
+            s.stories,
+            settings.key_prefix,
+        ):
             if "{" in name or "}" in name:
                 raise ValueError(
                     f"stream/key names must not contain braces ({name!r}): wiredesk adds the "
@@ -73,6 +82,7 @@ class Keys:
             annotated_base=s.annotated,
             unique=s.unique,
             dlq_base=s.dlq,
+            stories_base=s.stories,
             partitions=partitions,
             tagged=cluster or partitions > 1,
         )
@@ -126,6 +136,13 @@ class Keys:
     def dedupe_head(self) -> str:
         return self._dedupe("head")
 
+    @property
+    def stories(self) -> str:
+        """``articles:stories``: written in the dedupe log's commit, so in its slot."""
+        if not self.tagged:
+            return self.stories_base
+        return f"{self.stories_base}:{{{self.unique}}}"
+
     def dedupe_outbox(self, partition: int) -> str:
         self._check(partition)
         return self._dedupe(f"outbox:p{partition}")
@@ -151,6 +168,7 @@ class Keys:
         for role in ("raw", "normalized", "annotated"):
             out.extend(self.streams_of(p)[role] for p in self.all_partitions)
         out.append(self.unique)
+        out.append(self.stories)
         out.extend(self.dlq(p) for p in self.all_partitions)
         return out
 

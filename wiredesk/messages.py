@@ -37,12 +37,14 @@ __all__ = [
     "AnnotatedArticleV2",
     "Article",
     "ArticleV2",
+    "Change",
     "DeadLetter",
     "ItemFields",
     "MalformedMessage",
     "Method",
     "RawArticle",
     "RawArticleV2",
+    "StoryEventKind",
     "Stripped",
     "Subject",
     "decode_entry",
@@ -248,11 +250,38 @@ class AnnotatedArticle(_ArticleFields):
         )
 
 
+Change = Literal["added", "updated", "killed", "withheld"]
+"""What an item did to its story: joined it (a new item or copy), replaced its own earlier
+version, was withdrawn (``pub_status`` canceled) or hidden (withheld)."""
+
+StoryEventKind = Literal["created", "updated", "killed"]
+
+
 class AnnotatedArticleV2(ItemFields, AnnotatedArticle):
-    """annotated.v1 plus the provider's item metadata (see :class:`RawArticleV2`)."""
+    """annotated.v1 plus the provider's item metadata (see :class:`RawArticleV2`) and the
+    item's lifecycle: which change it made to its story and the story's revision after it.
+
+    An item keeps its identity across versions by ``source`` + ``guid``; each version is its own
+    article ``id``. ``supersedes`` names the version this one replaced. The ``story_*`` fields
+    repeat the story event (``story.v1``, :mod:`wiredesk.story_events`) this entry caused, so a
+    consumer of this stream alone (the store) can keep a story's revision history.
+    """
 
     SCHEMA: ClassVar[str] = "annotated.v2"
     schema_version: Literal["annotated.v2"] = Field(default="annotated.v2", alias="schema")  # type: ignore[assignment]
+    change: Change = Field(default="added", description="added, updated, killed or withheld")
+    supersedes: Identifier | None = Field(
+        default=None, description="article id of the item's version this one replaces"
+    )
+    story_event: StoryEventKind | None = Field(
+        default=None, description="the story event this entry caused: created, updated, killed"
+    )
+    story_revision: int | None = Field(
+        default=None, ge=1, description="the story's revision after this entry (story.v1)"
+    )
+    story_members: int | None = Field(
+        default=None, ge=0, description="live members of the story after this entry"
+    )
 
 
 class DeadLetter(WireModel):

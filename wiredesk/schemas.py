@@ -6,13 +6,15 @@ from pathlib import Path
 
 import orjson
 
-from wiredesk.messages import ALL_MODELS
+from wiredesk.messages import ALL_MODELS, WireModel
+from wiredesk.story_events import StoryEvent
 
 
 def json_schemas() -> dict[str, bytes]:
     """File name -> JSON Schema document, one per message version."""
     out: dict[str, bytes] = {}
-    for model in ALL_MODELS:
+    models: tuple[type[WireModel], ...] = (*ALL_MODELS, StoryEvent)
+    for model in models:
         schema = model.model_json_schema(by_alias=True, mode="serialization")
         schema["$id"] = f"https://wiredesk.dev/schemas/{model.SCHEMA}.json"
         out[f"{model.SCHEMA}.json"] = (

@@ -23,6 +23,7 @@ class Streams(BaseModel):
     annotated: str = "articles:annotated"
     unique: str = "articles:unique"
     dlq: str = "articles:dlq"
+    stories: str = "articles:stories"  # story.v1 events (wiredesk.story_events)
 
     def prefixed(self, prefix: str) -> Streams:
         """The same topology under a namespace, e.g. for a demo on a shared Redis."""
