@@ -80,13 +80,26 @@ PANELS: tuple[Panel, ...] = (
     ),
     Panel(
         "Group lag",
-        "Input entries not yet delivered to the group (alert: WiredeskGroupLagGrowing).",
-        (_q(f"max by (stage) (wiredesk_group_lag{{{STAGE}}})", "{{stage}}", "stage"),),
+        "Input entries not yet delivered to the group, summed over partitions "
+        "(alert: WiredeskGroupLagGrowing).",
+        (
+            _q(
+                f"sum by (stage) (max by (stage, partition) (wiredesk_group_lag{{{STAGE}}}))",
+                "{{stage}}",
+                "stage",
+            ),
+        ),
     ),
     Panel(
         "Pending entries",
-        "Delivered to the group, not yet acknowledged.",
-        (_q(f"max by (stage) (wiredesk_group_pending{{{STAGE}}})", "{{stage}}", "stage"),),
+        "Delivered to the group, not yet acknowledged, summed over partitions.",
+        (
+            _q(
+                f"sum by (stage) (max by (stage, partition) (wiredesk_group_pending{{{STAGE}}}))",
+                "{{stage}}",
+                "stage",
+            ),
+        ),
     ),
     Panel(
         "Oldest pending entry",

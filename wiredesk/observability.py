@@ -32,12 +32,16 @@ LATENCY = Histogram(
     ["stage"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-LAG = Gauge("wiredesk_group_lag", "Entries not yet delivered to the group", ["stage"])
-PENDING = Gauge("wiredesk_group_pending", "Entries delivered but not acknowledged", ["stage"])
+# Per partition: replicas of a partitioned layout run one runner per partition in one process,
+# and one gauge per stage would show whichever partition was measured last ("0" on one stream).
+LAG = Gauge("wiredesk_group_lag", "Entries not yet delivered to the group", ["stage", "partition"])
+PENDING = Gauge(
+    "wiredesk_group_pending", "Entries delivered but not acknowledged", ["stage", "partition"]
+)
 OLDEST_PENDING = Gauge(
     "wiredesk_group_oldest_pending_seconds",
     "Age of the oldest entry pending for the group (from its stream id), 0 when none",
-    ["stage"],
+    ["stage", "partition"],
 )
 READY = Gauge(
     "wiredesk_ready", "1 when the service's /readyz would answer 200, evaluated at each scrape"

@@ -375,15 +375,16 @@ class StageRunner:
             )
 
     async def _update_lag(self) -> None:
+        part = str(getattr(self.stage, "partition", 0))
         for group in await self.redis.xinfo_groups(self.stage.input_stream):
             name = group["name"]
             if (name.decode() if isinstance(name, bytes) else name) != self.stage.group:
                 continue
-            PENDING.labels(self.stage.name).set(int(group["pending"]))
+            PENDING.labels(self.stage.name, part).set(int(group["pending"]))
             lag = group.get("lag")
             if lag is not None:
-                LAG.labels(self.stage.name).set(int(lag))
-        OLDEST_PENDING.labels(self.stage.name).set(
+                LAG.labels(self.stage.name, part).set(int(lag))
+        OLDEST_PENDING.labels(self.stage.name, part).set(
             await oldest_pending_age_s(self.redis, self.stage.input_stream, self.stage.group)
         )
 

@@ -69,20 +69,3 @@ class Topology:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-
-class UnsupportedLayoutError(RuntimeError):
-    """A producer that does not route by partition yet, started on a partitioned layout."""
-
-
-def require_single_stream_layout(settings: WiredeskSettings, service: str) -> None:
-    """Refuse to start a producer that writes the un-partitioned ``articles:raw`` when the
-    pipeline reads partitions (``WIREDESK_PARTITIONS`` > 1 or a Redis Cluster): its items would
-    wait in a stream no ingest replica reads. Failing at start, with what to do, beats that."""
-    from wiredesk.cluster import use_cluster
-
-    if getattr(settings, "partitions", 1) > 1 or use_cluster(settings):
-        raise UnsupportedLayoutError(
-            f"{service} does not route items by partition yet: run it against a single Redis "
-            "node with WIREDESK_PARTITIONS=1, or publish with `wiredesk replay` (which does)"
-        )

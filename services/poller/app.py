@@ -7,13 +7,13 @@ import logging
 import signal
 import sys
 
-from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from services.poller.feeds import FeedListError, load_feeds
 from services.poller.poller import Poller
 from services.poller.settings import PollerSettings
 from wiredesk.observability import configure_logging, serve_health
-from wiredesk.topology import UnsupportedLayoutError, require_single_stream_layout
+from wiredesk.topology import Topology
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +31,13 @@ async def _main(settings: PollerSettings) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        require_single_stream_layout(settings, "the poller")
-    except UnsupportedLayoutError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    redis = Redis.from_url(settings.redis_url)
-    poller = Poller(settings, redis, feeds)
+    try:  # cluster mode, partitions and WAIT, as every producer sees them
+        topology = await Topology.connect(settings)
+    except RedisError as exc:
+        print(f"error: cannot reach Redis at {settings.safe_redis_url}: {exc}", file=sys.stderr)
+        return 1
+    redis = topology.client
+    poller = Poller(settings, redis, feeds, topology=topology)  # type: ignore[arg-type]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -59,7 +59,7 @@ async def _main(settings: PollerSettings) -> int:
         if health is not None:
             health.close()
         await poller.aclose()
-        await redis.aclose()
+        await topology.aclose()
         log.info("poller stopped")
     return 0
 

@@ -7,6 +7,11 @@ NewsML-G2 documents too), and each entry is published unless ``seen`` says it al
 with the same content (see :mod:`services.poller.state`). An error (refused connection,
 timeout, 4xx/5xx, a document that is no feed) puts that feed alone on exponential backoff;
 the other feeds go on. Entries that cannot become articles go to the dead-letter stream once.
+
+On a partitioned layout (``WIREDESK_PARTITIONS`` > 1, or a Redis Cluster) each entry goes to
+the raw stream of its article id's partition (:func:`wiredesk.partitions.partition_for`, the
+rule every producer shares), and each chunk waits for ``WIREDESK_WAIT_REPLICAS`` before it
+counts as published.
 """
 
 from __future__ import annotations
@@ -25,9 +30,12 @@ from services.ingest.formats.base import item_id
 from services.poller.feeds import Feed
 from services.poller.settings import PollerSettings
 from services.poller.state import FeedState, now
+from wiredesk.keys import Keys
 from wiredesk.messages import RawArticle, RawArticleV2, encode_entry
 from wiredesk.observability import PROCESSED
+from wiredesk.partitions import partition_for
 from wiredesk.replay import dead_letter
+from wiredesk.topology import Topology
 
 __all__ = ["PollResult", "Poller"]
 
@@ -61,16 +69,30 @@ class Poller:
         redis: Redis,
         feeds: list[Feed],
         client: httpx.AsyncClient | None = None,
+        *,
+        topology: Topology | None = None,
     ) -> None:
+        """``topology``: the deployment's layout (:meth:`Topology.connect`); without it, the
+        single-stream layout of ``settings`` on ``redis``."""
         self.settings = settings
         self.redis = redis
         self.feeds = feeds
+        self.keys = topology.keys if topology is not None else Keys.from_settings(settings)
+        # On a cluster the feed's state and the partition's stream live in different slots,
+        # so one script cannot hold both (services.poller.state explains the two-step form).
+        atomic = topology is None or not topology.cluster
+        confirm = topology.confirm if topology is not None and topology.wait else None
         self.client = client or httpx.AsyncClient(
             timeout=settings.poller_timeout_s,
             follow_redirects=True,
             headers={"User-Agent": "wiredesk-poller/0.1 (+https://wiredesk.dev)"},
         )
-        self._states = {feed.url: FeedState(redis, settings.key_prefix, feed.url) for feed in feeds}
+        self._states = {
+            feed.url: FeedState(
+                redis, settings.key_prefix, feed.url, atomic=atomic, confirm=confirm
+            )
+            for feed in feeds
+        }
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -145,7 +167,7 @@ class Poller:
         self, state: FeedState, items: list[RawArticle | Rejected]
     ) -> tuple[int, int]:
         published = dead = 0
-        streams = self.settings.streams
+        keys, n = self.keys, self.keys.partitions
         for item in items:
             if isinstance(item, Rejected):
                 key = (
@@ -155,7 +177,8 @@ class Poller:
                 if await state.seen(key) is not None:
                     continue
                 entry = encode_entry(dead_letter(item, stage="poller"))
-                if await state.publish(streams.dlq, key, previous="", record="0|-", entry=entry):
+                dlq = keys.dlq(partition_for(key, n))
+                if await state.publish(dlq, key, previous="", record="0|-", entry=entry):
                     dead += 1
                 continue
             guid = getattr(item, "guid", None) or item.id
@@ -178,7 +201,8 @@ class Poller:
                 )
             record = f"{version}|{digest}"
             entry = encode_entry(message)
-            if await state.publish(streams.raw, key, previous=previous, record=record, entry=entry):
+            raw = keys.raw(partition_for(message.id, n))
+            if await state.publish(raw, key, previous=previous, record=record, entry=entry):
                 published += 1
         return published, dead
 

@@ -10,12 +10,20 @@ An entry is published by one Lua script that checks ``seen`` still holds what th
 XADDs the entry and records it, all at once: a crash leaves it either published and recorded,
 or neither, so it is never published twice. A changed entry (same guid, new content) is
 published again as the next version.
+
+On a Redis Cluster the feed's ``seen`` hash and the partition's raw stream hash to different
+slots, and no script may touch both. There the publish is two steps, in this order: XADD
+(then WAIT for the replicas, when configured), then record in ``seen``. A crash between the two
+publishes the entry again at the next poll with the same version, hence the same article id,
+hence into the same partition, where ingest's once-key (``seen:raw``) drops the second copy:
+the pipeline still sees each version once. Two replicas racing on one entry end the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -42,9 +50,21 @@ class HttpState:
 class FeedState:
     """One feed's state; every method is one or two Redis round trips."""
 
-    def __init__(self, redis: Redis, prefix: str, url: str) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        url: str,
+        *,
+        atomic: bool = True,
+        confirm: Callable[[Iterable[str]], Awaitable[bool]] | None = None,
+    ) -> None:
+        """``atomic=False``: the two-step publish of a cluster (see the module's docstring);
+        ``confirm``: WAIT for replicas after each XADD (``Topology.confirm``)."""
         digest = hashlib.sha1(url.encode("utf-8"), usedforsecurity=False).hexdigest()
         self.redis = redis
+        self.atomic = atomic
+        self._confirm = confirm
         self.http_key = f"{prefix}:poller:{digest}:http"
         self.seen_key = f"{prefix}:poller:{digest}:seen"
         self._publish = redis.register_script(_PUBLISH)
@@ -91,11 +111,22 @@ class FeedState:
     async def publish(
         self, stream: str, guid: str, *, previous: str, record: str, entry: dict[bytes, bytes]
     ) -> bool:
-        """XADD + record atomically, only if ``seen`` still holds ``previous``."""
+        """XADD + record, only if ``seen`` still holds ``previous`` (atomically on one node)."""
+        if not self.atomic:
+            current = await self.redis.hget(self.seen_key, guid)
+            if (_text(current) if current is not None else "") != previous:
+                return False
+            await self.redis.xadd(stream, entry)  # type: ignore[arg-type]
+            if self._confirm is not None:
+                await self._confirm([stream])
+            await self.redis.hset(self.seen_key, guid, record)
+            return True
         done = await self._publish(
             keys=[self.seen_key, stream],
             args=[guid, previous, record, entry[b"schema"], entry[b"data"]],
         )
+        if self._confirm is not None:
+            await self._confirm([stream])
         return int(done) == 1
 
 

@@ -13,12 +13,18 @@ one pipeline, and the answer is sent only after Redis has acknowledged every XAD
   ninjs with the validator's message, a schema violation, only photos); ``503`` Redis is down.
 
 The authenticated producer is the items' ``source``: a producer cannot publish as another.
+
+On a partitioned layout (``WIREDESK_PARTITIONS`` > 1 or a Redis Cluster) each item goes to its
+article id's partition (:func:`wiredesk.partitions.partition_for`, the rule every producer
+shares), and with ``WIREDESK_WAIT_REPLICAS`` the 202 waits for the replicas too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Request
@@ -28,8 +34,12 @@ from redis.exceptions import RedisError
 
 from services.ingest.formats import DocumentError, Rejected, parse_document
 from services.push.settings import PushSettings
+from wiredesk.cluster import ReplicationShort
+from wiredesk.keys import Keys
 from wiredesk.messages import RawArticle, encode_entry
+from wiredesk.partitions import partition_for
 from wiredesk.replay import dead_letter
+from wiredesk.topology import Topology
 
 __all__ = ["create_app"]
 
@@ -77,11 +87,43 @@ def _rejection(item: Rejected) -> dict[str, str]:
     return {"reason": item.reason, "error": item.error, "locator": item.locator}
 
 
-def create_app(settings: PushSettings, redis: Redis) -> FastAPI:
+class _Target:
+    """Where items go: the client, the key layout and the WAIT step of the deployment."""
+
+    def __init__(self, redis: Any, keys: Keys, topology: Topology | None = None) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.topology = topology
+
+    async def confirm(self, streams: set[str]) -> None:
+        if self.topology is not None:
+            await self.topology.confirm(streams)
+
+
+def create_app(settings: PushSettings, redis: Redis | None = None) -> FastAPI:
+    """The endpoint on ``redis`` (the single-stream layout of ``settings``), or, without it,
+    on the deployment :meth:`Topology.connect` finds at start-up (cluster mode, partitions,
+    WAIT), connected inside the server's own event loop."""
+    target: _Target | None = None if redis is None else _Target(redis, Keys.from_settings(settings))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        nonlocal target
+        topology = None
+        if target is None:
+            topology = await Topology.connect(settings)
+            target = _Target(topology.client, topology.keys, topology)
+        try:
+            yield
+        finally:
+            if topology is not None:
+                await topology.aclose()
+
     app = FastAPI(
         title="wiredesk push endpoint",
         version="1",
         description="Producers push wire documents into articles:raw.",
+        lifespan=lifespan,
     )
 
     @app.get("/healthz", tags=["ops"])
@@ -121,14 +163,19 @@ def create_app(settings: PushSettings, redis: Redis) -> FastAPI:
                     "rejected": [_rejection(r) for r in rejected],
                 },
             )
+        assert target is not None  # set before the first request (lifespan)
+        keys, n = target.keys, target.keys.partitions
+        routed = [(keys.raw(partition_for(a.id, n)), a) for a in articles]
+        dead = [(keys.dlq(partition_for(r.locator, n)), r) for r in rejected]
         try:
-            async with redis.pipeline(transaction=False) as pipe:
-                for article in articles:
-                    pipe.xadd(settings.streams.raw, encode_entry(article))  # type: ignore[arg-type]
-                for item in rejected:
-                    pipe.xadd(settings.streams.dlq, encode_entry(dead_letter(item, stage="push")))  # type: ignore[arg-type]
+            async with target.redis.pipeline(transaction=False) as pipe:
+                for stream, article in routed:
+                    pipe.xadd(stream, encode_entry(article))
+                for stream, item in dead:
+                    pipe.xadd(stream, encode_entry(dead_letter(item, stage="push")))
                 entries = await pipe.execute()
-        except RedisError as exc:
+            await target.confirm({stream for stream, _ in routed + dead})
+        except (RedisError, ReplicationShort) as exc:
             raise HTTPException(503, f"articles:raw is unavailable, retry later: {exc}") from exc
         return {
             "items": [

@@ -11,12 +11,15 @@ import subprocess
 import sys
 
 import httpx
+import orjson
 import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import ROOT
 from tests.e2e.helpers import wait_until
 from tests.feedserver import Route, feed_server
+from wiredesk.keys import Keys
+from wiredesk.partitions import partition_for
 from wiredesk.settings import WiredeskSettings
 
 pytestmark = pytest.mark.e2e
@@ -125,18 +128,73 @@ async def test_the_push_process_accepts_items_and_stops_cleanly(
     assert await aredis.xlen(settings.streams.raw) == 2
 
 
-@pytest.mark.parametrize("command", ["poller", "push"])
-def test_a_producer_that_cannot_route_by_partition_refuses_a_partitioned_layout(
-    command: str, redis_url: str
+async def partition_entries(aredis: Redis, keys: Keys) -> dict[str, list[str]]:
+    """Article ids per raw partition stream (and what is left in the un-partitioned one)."""
+    found: dict[str, list[str]] = {}
+    for stream in [keys.raw(p) for p in keys.all_partitions]:
+        for _, fields in await aredis.xrange(stream):
+            found.setdefault(stream, []).append(orjson.loads(fields[b"data"])["id"])
+    return found
+
+
+async def test_the_producers_route_each_item_to_its_partition(
+    aredis: Redis, settings: WiredeskSettings, service_env: dict[str, str]
 ) -> None:
-    # Its items would sit in articles:raw, which no ingest replica reads on this layout.
-    env = {
-        "REDIS_URL": redis_url,
-        "WIREDESK_PARTITIONS": "2",
-        "WIREDESK_POLLER_FEEDS": "http://127.0.0.1:1/feed.xml",
-        "WIREDESK_PUSH_PORT": str(free_port()),
-    }
-    process = start(command, env)
-    out, _ = process.communicate(timeout=60)
-    assert process.returncode == 2, out.decode(errors="replace")
-    assert b"does not route items by partition yet" in out
+    """With WIREDESK_PARTITIONS=2 the poller and the push endpoint write each item to the raw
+    stream of its id's partition (the rule `wiredesk replay` uses), never to articles:raw."""
+    partitioned = settings.model_copy(update={"partitions": 2})
+    keys = Keys.from_settings(partitioned)
+    env = {**service_env, "WIREDESK_PARTITIONS": "2"}
+    port = free_port()
+    with feed_server() as server:
+        server.routes["/rss"] = Route((FEEDS / "wire-rss2.xml").read_bytes())
+        server.routes["/atom"] = Route((FEEDS / "wire-atom.xml").read_bytes())
+        poller = start(
+            "poller",
+            {
+                **env,
+                "WIREDESK_POLLER_FEEDS": f"{server.url('/rss')},{server.url('/atom')}",
+                "WIREDESK_POLLER_INTERVAL_S": "0.5",
+            },
+        )
+        push = start(
+            "push",
+            {
+                **env,
+                "WIREDESK_PUSH_PORT": str(port),
+                "WIREDESK_PUSH_KEYS": '{"agency": "k-0123456789abcdef"}',
+            },
+        )
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+
+                async def up() -> bool:
+                    try:
+                        return (await http.get("/healthz")).status_code == 200
+                    except httpx.TransportError:
+                        return False
+
+                await wait_until(up, timeout=60, what="the push endpoint")
+                response = await http.post(
+                    "/v1/items",
+                    content=(FEEDS / "wire-jsonfeed.json").read_bytes(),
+                    headers={"X-API-Key": "k-0123456789abcdef"},
+                )
+                assert response.status_code == 202, response.text
+
+            async def all_published() -> bool:
+                found = await partition_entries(aredis, keys)
+                return sum(len(ids) for ids in found.values()) == 5
+
+            await wait_until(all_published, timeout=60, what="3 polled + 2 pushed items")
+        finally:
+            poller_code, poller_out = stop(poller)
+            push_code, push_out = stop(push)
+    assert poller_code == 0, poller_out
+    assert push_code == 0, push_out
+    found = await partition_entries(aredis, keys)
+    for stream, ids in found.items():
+        for article_id in ids:
+            assert stream == keys.raw(partition_for(article_id, 2)), (article_id, stream)
+    assert len(found) == 2  # five ids, two partitions: both used (fixed ids, so deterministic)
+    assert await aredis.xlen(settings.streams.raw) == 0

@@ -35,7 +35,7 @@ READ = 5
 def scrape_lag(port: int, stage: str) -> float | None:
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     for line in body.splitlines():
-        if line.startswith(f'wiredesk_group_lag{{stage="{stage}"}}'):
+        if line.startswith(f'wiredesk_group_lag{{partition="0",stage="{stage}"}}'):
             return float(line.rsplit(" ", 1)[1])
     return None
 
