@@ -66,6 +66,8 @@ def test_the_cluster_stack_runs_the_seeds_into_one_story(cluster_stack: ComposeS
         time.sleep(2)
     assert sum(int(str(s["size"])) for s in found) == 5, (found, cluster_stack.logs())
     assert len(found) == 1, found  # five rewrites of one report: one story across 3 partitions
-    status = cluster_stack.compose("exec", "-T", "ingest", "wiredesk", "status").stdout
+    status = cluster_stack.compose(
+        "exec", "-T", "-e", "COLUMNS=250", "ingest", "wiredesk", "status"
+    ).stdout
     for partition in range(3):
         assert f"p{partition}}}" in status, status  # every partition's streams are listed
