@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit eval bench schema clean
+.PHONY: demo test lint typecheck unit eval bench schema clean images base-image lock deploy-test
 
 # `make eval` scores the OneStopEnglish copy shipped in data/eval (CC BY-SA 4.0, data/eval/README.md).
 # SemEval-2022 Task 8 pairs cannot ship (publishers' copyright): pass their path as SEMEVAL=FILE
@@ -80,8 +80,13 @@ lock:  ## regenerate docker/requirements.lock from pyproject's dependencies (a c
 base-image:  ## make debian:bookworm-slim locally when no registry can be reached (needs root)
 	bash docker/make-base-image.sh
 
-images: base-image  ## build the stack's images (wiredesk, wiredesk-redis)
-	docker-compose build
+# Built through the test kit (wiredesk.testing.ensure_images), not a bare `docker-compose build`:
+# it makes the base image when missing and passes the host's local root CAs to the build, so pip
+# inside it works behind a TLS-intercepting proxy too.
+IMAGES ?= redis ingest postgres prometheus
+
+images: $(STAMP)  ## build the stack's images (wiredesk, wiredesk-redis, -postgres, -prometheus)
+	$(BIN)/python -c 'import sys; from wiredesk.testing import ensure_images; ensure_images(services=sys.argv[1:])' $(IMAGES)
 
 deploy-test: $(STAMP)  ## only the container tests (compose stack, Redis restart, downstream kit)
 	$(BIN)/pytest -m docker tests/deploy tests/downstream tests/monitoring
