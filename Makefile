@@ -92,4 +92,4 @@ BENCH_ARGS ?=
 
 bench: $(STAMP)  ## throughput, latency, memory vs the raw Redis limit; results in bench-results/
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
-	$(BIN)/python -m wiredesk.bench $(BENCH_ARGS)
+	$(BIN)/python -m tools.bench $(BENCH_ARGS)

@@ -1,3 +1,3 @@
-from wiredesk.cli import main
+from wiredesk.app.cli import main
 
 main()

@@ -11,9 +11,9 @@ from redis.asyncio.cluster import RedisCluster
 from services.store.db import SqliteStore
 from tests.conftest import SEEDS
 from tests.e2e.helpers import service_logs, wait_until
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.cluster import make_script
 from wiredesk.keys import Keys
-from wiredesk.launcher import ServiceProcesses
 from wiredesk.partitions import partition_for
 from wiredesk.replay import publish, read_articles
 

@@ -16,7 +16,7 @@ import redis
 
 from services.store.db import SqliteStore
 from tests.conftest import SEEDS
-from wiredesk.launcher import ServiceProcesses
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.messages import encode_entry
 from wiredesk.replay import read_articles
 from wiredesk.settings import Streams

@@ -14,7 +14,7 @@ from services.store.db import SqliteStore
 from tests.conftest import SEEDS
 from tests.e2e.helpers import service_logs, wait_until
 from wiredesk.acl import setuser_commands
-from wiredesk.launcher import ServiceProcesses
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.replay import publish, read_articles
 from wiredesk.settings import WiredeskSettings
 

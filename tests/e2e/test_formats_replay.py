@@ -24,7 +24,7 @@ from services.ingest.normalize import NormalizationError, normalize
 from services.store.db import SqliteStore
 from tests.conftest import ROOT
 from tests.e2e.helpers import drained, wait_until
-from wiredesk.launcher import ServiceProcesses
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.settings import WiredeskSettings
 
 pytestmark = pytest.mark.e2e

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 
 from services.store.db import SqliteStore
 from tests.hostile.cases import MAX_BODY_CHARS, MAX_MESSAGE_BYTES, Case, probe_fields
-from wiredesk.launcher import ServiceProcesses
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.messages import DeadLetter, decode_entry
 from wiredesk.settings import Streams
 

@@ -1,7 +1,7 @@
-"""``python -m wiredesk.bench``."""
+"""``python -m tools.bench``."""
 
 from __future__ import annotations
 
-from wiredesk.bench.run import main
+from tools.bench.run import main
 
 raise SystemExit(main())

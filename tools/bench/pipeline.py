@@ -1,7 +1,7 @@
 """wiredesk end to end: the real services as processes on a private Redis, timed from the outside.
 
 A :class:`PipelineSession` starts ingest, dedupe (``replicas`` of it) and store as separate
-processes (``wiredesk.launcher``, the same launcher the demo and the e2e tests use) under a fresh
+processes (``wiredesk.app.launcher``, the launcher the demo and the e2e tests use) under a fresh
 stream and key namespace and a fresh SQLite file, waits until every replica is reading, warms up
 (the first batch loads the language model, opens the database, compiles the scripts), and then
 runs *phases*: publish a slice of the corpus, at full speed or at a fixed rate, and wait until the
@@ -36,9 +36,9 @@ import orjson
 import redis
 from redis.asyncio import Redis
 
-from wiredesk.bench import procfs
-from wiredesk.bench.stats import entry_ms, iso_to_ms, rate, span_rate, summarize
-from wiredesk.launcher import ServiceProcesses
+from tools.bench import procfs
+from tools.bench.stats import entry_ms, iso_to_ms, rate, span_rate, summarize
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.messages import RawArticle
 from wiredesk.replay import publish
 from wiredesk.settings import Streams

@@ -167,7 +167,7 @@ def demo(
     ] = None,
 ) -> None:
     """Run the whole pipeline on a private Redis and SQLite, replay the seeds, print the stories."""
-    from wiredesk.demo import DemoError, run_demo
+    from wiredesk.app.demo import DemoError, run_demo
 
     paths = paths or [Path("seeds")]
     with console.status("starting redis-server and the services, replaying ..."):
@@ -245,7 +245,7 @@ def normalize_files(
 )
 def bench(ctx: typer.Context) -> None:
     """Throughput, latency and memory next to the raw Redis limit (docs/performance.md; --help)."""
-    from wiredesk.bench import main as bench_main
+    from tools.bench import main as bench_main
 
     raise typer.Exit(bench_main(list(ctx.args)))
 
@@ -323,9 +323,9 @@ def evaluate(
 
     import orjson
 
+    from tools.evaluation.datasets import ClusterSet, load
+    from tools.evaluation.runner import cluster_metrics, pair_metrics, run_dedupe
     from wiredesk.embedded import EmbeddedRedis
-    from wiredesk.evaluation.datasets import ClusterSet, load
-    from wiredesk.evaluation.runner import cluster_metrics, pair_metrics, run_dedupe
 
     try:
         data = load(path)
@@ -366,7 +366,7 @@ def evaluate(
         if key not in ("groups", "crossval"):
             table.add_row(key, str(value))
     console.print(table)
-    from wiredesk.evaluation.report import print_groups
+    from tools.evaluation.report import print_groups
 
     print_groups(console, metrics)
     print(orjson.dumps({"file": path.name, **metrics}).decode())
@@ -680,7 +680,7 @@ def dlq_replay(
 
 
 def main() -> None:
-    from wiredesk.setup_errors import SETUP_ERRORS
+    from wiredesk.app.setup_errors import SETUP_ERRORS
 
     try:
         app()

@@ -18,8 +18,8 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from services.store.db import SqliteStore, StoredArticle, Story
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.embedded import EmbeddedRedis
-from wiredesk.launcher import ServiceProcesses
 from wiredesk.replay import expected_stored, publish, publish_rejected, split_items
 from wiredesk.settings import Streams
 
