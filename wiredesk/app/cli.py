@@ -96,7 +96,8 @@ def replay(
     source: Annotated[str, typer.Option(help="source name for files without one")] = "replay",
 ) -> None:
     """Publish files to the raw stream (REDIS_URL); the same files always get the same ids."""
-    from wiredesk.replay import ReplayInputError, publish, publish_rejected, split_items
+    from wiredesk.app.files import ReplayInputError, split_items
+    from wiredesk.replay import publish, publish_rejected
     from wiredesk.settings import WiredeskSettings
 
     settings = WiredeskSettings()
@@ -215,7 +216,7 @@ def normalize_files(
     from services.ingest.formats import Rejected
     from services.ingest.normalize import NormalizationError, normalize
     from services.ingest.settings import IngestSettings
-    from wiredesk.replay import ReplayInputError, read_items
+    from wiredesk.app.files import ReplayInputError, read_items
 
     limits = IngestSettings().limits()
     failed = 0
