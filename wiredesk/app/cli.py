@@ -246,7 +246,12 @@ def normalize_files(
 )
 def bench(ctx: typer.Context) -> None:
     """Throughput, latency and memory next to the raw Redis limit (docs/performance.md; --help)."""
-    from tools.bench import main as bench_main
+    from wiredesk.app.tooling import tooling_missing
+
+    try:
+        from tools.bench import main as bench_main
+    except ModuleNotFoundError as exc:
+        tooling_missing(exc, "bench")
 
     raise typer.Exit(bench_main(list(ctx.args)))
 
@@ -324,9 +329,14 @@ def evaluate(
 
     import orjson
 
-    from tools.evaluation.datasets import ClusterSet, load
-    from tools.evaluation.runner import cluster_metrics, pair_metrics, run_dedupe
+    from wiredesk.app.tooling import tooling_missing
     from wiredesk.embedded import EmbeddedRedis
+
+    try:
+        from tools.evaluation.datasets import ClusterSet, load
+        from tools.evaluation.runner import cluster_metrics, pair_metrics, run_dedupe
+    except ModuleNotFoundError as exc:
+        tooling_missing(exc, "eval")
 
     try:
         data = load(path)
