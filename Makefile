@@ -30,9 +30,10 @@ demo: $(STAMP)  ## run the whole pipeline on an embedded Redis + SQLite and prin
 test: lint typecheck  ## the whole suite: lint, types, unit, integration and end-to-end tests
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, and the import contracts: core <- services <- application (docs/design.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
