@@ -8,7 +8,7 @@ import orjson
 import pytest
 from redis.asyncio.cluster import RedisCluster
 
-from services.store.db import SqliteStore
+from services.store.sqlite import SqliteStore
 from tests.conftest import SEEDS
 from tests.e2e.helpers import service_logs, wait_until
 from wiredesk.app.files import read_articles

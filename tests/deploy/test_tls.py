@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from services.store.db import SqliteStore
+from services.store.sqlite import SqliteStore
 from tests.conftest import SEEDS
 from wiredesk.app.files import read_articles
 from wiredesk.app.launcher import ServiceProcesses

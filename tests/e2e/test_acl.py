@@ -10,7 +10,7 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from services.store.db import SqliteStore
+from services.store.sqlite import SqliteStore
 from tests.conftest import SEEDS
 from tests.e2e.helpers import service_logs, wait_until
 from wiredesk.acl import setuser_commands

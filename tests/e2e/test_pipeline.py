@@ -10,7 +10,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from services.store.db import SqliteStore
+from services.store.sqlite import SqliteStore
 from tests.conftest import ROOT, SEEDS
 from tests.e2e.helpers import drained, wait_until
 from wiredesk.app.files import read_articles
