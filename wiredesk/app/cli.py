@@ -420,7 +420,7 @@ def _redis() -> tuple[redis.Redis, WiredeskSettings]:
 
 def _dlq_streams(client: redis.Redis, settings: WiredeskSettings) -> list[str]:
     """The dead-letter stream of every partition (one without partitions)."""
-    from services.api.status import pipeline_keys
+    from wiredesk.status import pipeline_keys
 
     keys = pipeline_keys(client, settings)
     return [keys.dlq(p) for p in keys.all_partitions]
@@ -444,7 +444,7 @@ def _dash(value: object) -> str:
 @app.command()
 def status() -> None:
     """Streams, consumer groups, lag, pending entries and dead letters (REDIS_URL)."""
-    from services.api.status import collect
+    from wiredesk.status import collect
 
     client, settings = _redis()
     snapshot = collect(client, settings)
@@ -600,8 +600,8 @@ def tail(
     """Follow a stream (XREAD BLOCK, no consumer group: the pipeline is not affected)."""
     import orjson
 
-    from services.api.status import pipeline_keys
-    from services.api.streams import follow, resolve_stream
+    from wiredesk.status import pipeline_keys
+    from wiredesk.tail import follow, resolve_stream
 
     client, settings = _redis()
     name = resolve_stream(settings.streams, stream)
@@ -628,7 +628,7 @@ def dlq_list(
     """Dead letters, oldest first: id, reason, stage, error, source stream and id."""
     import orjson
 
-    from services.api.dlq import read_letters
+    from wiredesk.dlq import read_letters
 
     client, settings = _redis()
     letters = [
@@ -674,7 +674,7 @@ def dlq_replay(
     ] = False,
 ) -> None:
     """Re-add original payloads to their source streams and delete the letters (atomic, once)."""
-    from services.api.dlq import read_letters, refused, replay
+    from wiredesk.dlq import read_letters, refused, replay
 
     if reason is None and not entry_id and not all_letters:
         err.print("[red]say which letters:[/] --reason R, --id ID or --all")
