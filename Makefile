@@ -30,9 +30,10 @@ demo: $(STAMP)  ## run the whole pipeline on an embedded Redis + SQLite and prin
 test: lint typecheck  ## the whole suite: lint, types, unit, integration and end-to-end tests
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, and the import contracts: core <- services <- application (docs/design.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -97,4 +98,4 @@ BENCH_ARGS ?=
 
 bench: $(STAMP)  ## throughput, latency, memory vs the raw Redis limit; results in bench-results/
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
-	$(BIN)/python -m wiredesk.bench $(BENCH_ARGS)
+	$(BIN)/python -m tools.bench $(BENCH_ARGS)

@@ -1,3 +1,5 @@
-from wiredesk.cli import main
+"""``python -m wiredesk``: the CLI, as the launcher starts every service (application layer)."""
+
+from wiredesk.app.cli import main
 
 main()

@@ -2,7 +2,7 @@
 
 Each model carries a ``schema`` field (``raw.v1``, ``article.v1`` ...) so a consumer in any
 language can route and validate without guessing. A breaking change gets a new version string
-and the old one keeps being accepted until every producer has moved (see docs/schema.md).
+and the old one keeps being accepted until every producer has moved (docs/messages.md).
 
 On the stream an entry has two fields: ``schema`` (the version string, so routers need not parse
 JSON) and ``data`` (the model as orjson-encoded JSON). Keeping the payload one opaque JSON

@@ -1,109 +1,41 @@
-"""Turning files into raw articles and publishing them: ``wiredesk replay``.
+"""Publishing raw articles and dead letters: the Redis side of ``wiredesk replay``.
 
-Ids are stable: the producer's own id where the file gives one (JSONL ``id``), otherwise a hash
-of source, locator and body. Replaying the same files again therefore yields the same ids, and
-the pipeline recognises the copies instead of storing them twice.
+Core: it imports no service. Turning files into raw articles (format sniffing, stable ids,
+ingest's normalization for the expected count) composes ``services.ingest`` and lives in the
+application, :mod:`wiredesk.app.files`; the poller and push dead-letter with :func:`dead_letter`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
 
 from redis.asyncio import Redis
 
-from services.ingest.formats import DocumentError, Rejected, parse_document
-from services.ingest.formats.plain import stable_id as plain_stable_id
 from wiredesk.messages import DeadLetter, RawArticle, encode_entry
 from wiredesk.tracing import traced_publish
 
-SUPPORTED_SUFFIXES = (
-    ".txt",
-    ".text",
-    ".html",
-    ".htm",
-    ".jsonl",
-    ".json",
-    ".xml",
-    ".rss",
-    ".atom",
-)
-"""Suffixes a folder is searched for; what a file *is* is decided by its content."""
+
+class Unparsable(Protocol):
+    """An item a producer could not turn into a raw message (``services.ingest.formats.Rejected``
+    is one): a dead-letter reason code, the error, where it came from and the untouched bytes."""
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def error(self) -> str: ...
+
+    @property
+    def locator(self) -> str: ...
+
+    @property
+    def original(self) -> bytes: ...
 
 
-class ReplayInputError(ValueError):
-    """A file that cannot be turned into articles (unknown type, bad JSONL line)."""
-
-
-def stable_id(source: str, locator: str, body: str) -> str:
-    return plain_stable_id(source, locator, body)
-
-
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, directories as their supported files in name order."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(
-                sorted(p for p in path.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
-            )
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise ReplayInputError(f"{path}: no such file or directory")
-    return files
-
-
-def read_items(paths: Iterable[Path], *, source: str) -> Iterator[RawArticle | Rejected]:
-    """Every item of every file: raw messages, and rejections (invalid ninjs, a photo, an
-    item without text) that the caller dead-letters. Formats are sniffed from the content
-    (services/ingest/formats); a feed or a News Message yields several items."""
-    for path in expand_paths(paths):
-        data = path.read_bytes()
-        try:
-            yield from parse_document(data, source=source, locator=path.name, name=path.name)
-        except DocumentError as exc:
-            raise ReplayInputError(f"{path}: unsupported file type: {exc}") from exc
-
-
-def read_articles(paths: Iterable[Path], *, source: str) -> Iterator[RawArticle]:
-    """The articles of :func:`read_items`; a rejected item is an error here (callers that
-    can dead-letter use :func:`read_items`)."""
-    for item in read_items(paths, source=source):
-        if isinstance(item, Rejected):
-            raise ReplayInputError(f"{item.locator}: {item.reason}: {item.error}")
-        yield item
-
-
-def split_items(paths: Iterable[Path], *, source: str) -> tuple[list[RawArticle], list[Rejected]]:
-    """:func:`read_items` as (articles to publish, rejections to dead-letter)."""
-    articles: list[RawArticle] = []
-    rejected: list[Rejected] = []
-    for item in read_items(paths, source=source):
-        (rejected if isinstance(item, Rejected) else articles).append(item)  # type: ignore[arg-type]
-    return articles, rejected
-
-
-def expected_stored(articles: Iterable[RawArticle]) -> int:
-    """How many distinct articles ingest will pass on (it dead-letters the rest): the same
-    normalization with the same settings, so a demo knows when the store is complete."""
-    from services.ingest.normalize import NormalizationError, normalize
-    from services.ingest.settings import IngestSettings
-
-    limits = IngestSettings().limits()
-    kept: set[str] = set()
-    for article in articles:
-        try:
-            normalize(article, limits)
-        except NormalizationError:
-            continue
-        kept.add(article.id)
-    return len(kept)
-
-
-def dead_letter(item: Rejected, *, stage: str = "replay") -> DeadLetter:
+def dead_letter(item: Unparsable, *, stage: str = "replay") -> DeadLetter:
     """The dead letter for an item a producer could not turn into a raw message."""
     return DeadLetter.wrap(
         item.original,
@@ -116,7 +48,7 @@ def dead_letter(item: Rejected, *, stage: str = "replay") -> DeadLetter:
     )
 
 
-async def publish_rejected(redis: Redis, stream: str, items: Iterable[Rejected]) -> int:
+async def publish_rejected(redis: Redis, stream: str, items: Iterable[Unparsable]) -> int:
     """XADD one dead letter per rejected item, so nothing a file held is silently dropped."""
     sent = 0
     async with redis.pipeline(transaction=False) as pipe:

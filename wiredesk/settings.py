@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Streams(BaseModel):
-    """Stream names: the pipeline's topology. Defaults match docs/streams.md."""
+    """Stream names: the pipeline's topology (the streams table of docs/design.md)."""
 
     raw: str = "articles:raw"
     normalized: str = "articles:normalized"

@@ -288,24 +288,6 @@ class MiniLMEncoder:
             out[idx] = self._onnx(ids, mask) if self._onnx is not None else self._forward(ids, mask)
         return out
 
-    def tokenize_full(self, texts: list[str]) -> list[list[int]]:
-        """Token ids of ``texts`` without truncation, without [CLS]/[SEP]."""
-        with self._tok_lock:
-            self._tokenizer.no_truncation()
-            return [
-                enc.ids for enc in self._tokenizer.encode_batch(texts, add_special_tokens=False)
-            ]
-
-    @property
-    def cls_id(self) -> int:
-        """Id of [CLS], needed to frame sequences passed to :meth:`encode_ids`."""
-        return int(self._tokenizer.token_to_id("[CLS]") or 101)
-
-    @property
-    def sep_id(self) -> int:
-        """Id of [SEP], needed to frame sequences passed to :meth:`encode_ids`."""
-        return int(self._tokenizer.token_to_id("[SEP]") or 102)
-
     def _forward(self, ids: npt.NDArray[np.int64], mask: Float32Array) -> Float32Array:
         """BERT encoder + masked mean pooling + L2 normalisation for one padded batch."""
         b, n = ids.shape

@@ -21,7 +21,6 @@ from services.ingest.html import EXTRACTORS, extract_html
 from services.ingest.item import is_fragment, with_item_fields
 from services.ingest.lang import detect_language
 from services.ingest.lead import is_heading, make_title, same_text, take_dateline
-from services.ingest.memory import BoilerplateMemory
 from services.ingest.text import fingerprint, paragraphs, repair, word_count
 from wiredesk.limits import MAX_SHORT_TEXT_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS, check_date
 from wiredesk.messages import Article, RawArticle, RawArticleV2, Stripped
@@ -110,17 +109,6 @@ def _take_chrome(draft: _Draft) -> None:
     draft.paragraphs = kept
 
 
-def _take_repeated(draft: _Draft, source: str, memory: BoilerplateMemory) -> None:
-    verdicts = memory.observe(source, draft.paragraphs)
-    kept: list[str] = []
-    for paragraph, repeated in zip(draft.paragraphs, verdicts, strict=True):
-        if repeated:
-            draft.strip("source-boilerplate", paragraph)
-        else:
-            kept.append(paragraph)
-    draft.paragraphs = kept
-
-
 def _take_heading(draft: _Draft) -> None:
     """An explicit title wins; a first line that repeats it, or is shaped like a headline,
     is the heading and leaves the body (it is not part of the story's text)."""
@@ -202,14 +190,8 @@ def _fit(draft: _Draft) -> None:
             draft.published_at = None
 
 
-def normalize(
-    raw: RawArticle, limits: Limits | None = None, *, memory: BoilerplateMemory | None = None
-) -> Article:
-    """Clean one raw document into an :class:`Article`, or raise NormalizationError.
-
-    Pure unless ``memory`` is given: then lines that repeat across the source's articles
-    are removed too, and this article is added to the source's history.
-    """
+def normalize(raw: RawArticle, limits: Limits | None = None) -> Article:
+    """Clean one raw document into an :class:`Article`, or raise NormalizationError (pure)."""
     limits = limits or Limits()
     if len(raw.body) > limits.max_raw_chars:
         raise NormalizationError(
@@ -223,8 +205,6 @@ def normalize(
         )
     _take_date_lines(draft, limits)
     _take_chrome(draft)
-    if memory is not None:
-        _take_repeated(draft, raw.source, memory)
     _take_heading(draft)
     _take_dateline(draft)
     text = "\n\n".join(draft.paragraphs)

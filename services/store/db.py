@@ -4,29 +4,17 @@
 ``postgresql://...`` opens :class:`~services.store.postgres.PostgresStore`. Callers hold a
 :class:`~services.store.base.Store` and never branch on the backend.
 
-The names that used to live here (``SqliteStore``, ``StoredArticle``, ``Story``,
-``sortable_entry_id``) are re-exported so existing imports keep working.
+The store's types live where they are defined: ``services.store.models`` (``StoredArticle``,
+``Story``, ``StoryQuery``), ``services.store.sqlite``, ``services.store.postgres``.
 """
 
 from __future__ import annotations
 
 from services.store.base import Store
-from services.store.models import StoredArticle, Story, StoryQuery
 from services.store.postgres import PostgresStore, is_postgres_url
-from services.store.sqlite import SqliteStore, sqlite_path
-from services.store.timefmt import sortable_entry_id
+from services.store.sqlite import SqliteStore
 
-__all__ = [
-    "PostgresStore",
-    "SqliteStore",
-    "Store",
-    "StoredArticle",
-    "Story",
-    "StoryQuery",
-    "open_store",
-    "sortable_entry_id",
-    "sqlite_path",
-]
+__all__ = ["open_store"]
 
 
 def open_store(database_url: str) -> Store:

@@ -19,9 +19,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tests.reliability.harness import Audit, Expected, _partition, store_rows
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.cluster import ReplicaWait
 from wiredesk.keys import Keys
-from wiredesk.launcher import ServiceProcesses
 from wiredesk.messages import RawArticle, encode_entry
 from wiredesk.partitions import partition_for
 from wiredesk.streaming import parse_entries

@@ -17,10 +17,10 @@ from tests.cluster.audit import audit, publish_partitioned, wait_settled
 from tests.e2e.helpers import service_logs
 from tests.reliability.corpus import corpus
 from tests.reliability.harness import expected_outcome
+from wiredesk.app.launcher import SERVICES, ServiceProcesses
 from wiredesk.cluster import ReplicaWait
 from wiredesk.embedded_cluster import EmbeddedCluster
 from wiredesk.keys import Keys
-from wiredesk.launcher import SERVICES, ServiceProcesses
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 

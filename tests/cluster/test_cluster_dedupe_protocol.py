@@ -19,9 +19,9 @@ from services.dedupe.settings import DedupeSettings
 from services.ingest.normalize import normalize
 from services.ingest.settings import IngestSettings
 from tests.conftest import SEEDS
+from wiredesk.app.files import read_articles
 from wiredesk.keys import Keys
 from wiredesk.messages import encode_entry
-from wiredesk.replay import read_articles
 from wiredesk.settings import WiredeskSettings
 from wiredesk.streaming import Entry, StreamCommitter, ensure_group, read_new
 

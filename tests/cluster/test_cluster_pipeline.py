@@ -8,14 +8,15 @@ import orjson
 import pytest
 from redis.asyncio.cluster import RedisCluster
 
-from services.store.db import SqliteStore
+from services.store.sqlite import SqliteStore
 from tests.conftest import SEEDS
 from tests.e2e.helpers import service_logs, wait_until
+from wiredesk.app.files import read_articles
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.cluster import make_script
 from wiredesk.keys import Keys
-from wiredesk.launcher import ServiceProcesses
 from wiredesk.partitions import partition_for
-from wiredesk.replay import publish, read_articles
+from wiredesk.replay import publish
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

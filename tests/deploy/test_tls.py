@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from services.store.db import SqliteStore
+from services.store.sqlite import SqliteStore
 from tests.conftest import SEEDS
-from wiredesk.launcher import ServiceProcesses
+from wiredesk.app.files import read_articles
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.messages import encode_entry
-from wiredesk.replay import read_articles
 from wiredesk.settings import Streams
 from wiredesk.testing import RedisHandle, redis_container
 

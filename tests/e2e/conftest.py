@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.helpers import service_logs
-from wiredesk.launcher import ServiceProcesses
+from wiredesk.app.launcher import ServiceProcesses
 
 
 @pytest.fixture

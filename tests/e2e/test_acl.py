@@ -10,12 +10,13 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from services.store.db import SqliteStore
+from services.store.sqlite import SqliteStore
 from tests.conftest import SEEDS
 from tests.e2e.helpers import service_logs, wait_until
 from wiredesk.acl import setuser_commands
-from wiredesk.launcher import ServiceProcesses
-from wiredesk.replay import publish, read_articles
+from wiredesk.app.files import read_articles
+from wiredesk.app.launcher import ServiceProcesses
+from wiredesk.replay import publish
 from wiredesk.settings import WiredeskSettings
 
 pytestmark = pytest.mark.e2e

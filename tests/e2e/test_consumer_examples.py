@@ -14,8 +14,9 @@ from redis.asyncio import Redis
 
 from tests.conftest import DEV_SET, ROOT, SEEDS
 from tests.e2e.helpers import drained, wait_until
-from wiredesk.launcher import ServiceProcesses
-from wiredesk.replay import publish, read_articles
+from wiredesk.app.files import read_articles
+from wiredesk.app.launcher import ServiceProcesses
+from wiredesk.replay import publish
 from wiredesk.settings import WiredeskSettings
 
 pytestmark = pytest.mark.e2e

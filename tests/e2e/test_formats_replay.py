@@ -21,10 +21,10 @@ from redis.asyncio import Redis
 
 from services.ingest.formats import Rejected, parse_document
 from services.ingest.normalize import NormalizationError, normalize
-from services.store.db import SqliteStore
+from services.store.sqlite import SqliteStore
 from tests.conftest import ROOT
 from tests.e2e.helpers import drained, wait_until
-from wiredesk.launcher import ServiceProcesses
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.settings import WiredeskSettings
 
 pytestmark = pytest.mark.e2e

@@ -10,12 +10,13 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from services.store.db import SqliteStore
+from services.store.sqlite import SqliteStore
 from tests.conftest import ROOT, SEEDS
 from tests.e2e.helpers import drained, wait_until
-from wiredesk.launcher import ServiceProcesses
+from wiredesk.app.files import read_articles
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.messages import DeadLetter, RawArticle, decode_entry, encode_entry
-from wiredesk.replay import publish, read_articles
+from wiredesk.replay import publish
 from wiredesk.settings import WiredeskSettings
 
 pytestmark = pytest.mark.e2e

@@ -22,9 +22,10 @@ from redis.asyncio import Redis
 from tests.conftest import DEV_SET, ROOT, SEEDS
 from tests.e2e.helpers import drained, service_logs, wait_until
 from tests.pg import backend_url, pg_server_url, pg_url  # noqa: F401
+from wiredesk.app.files import read_articles
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.embedded import free_port
-from wiredesk.launcher import ServiceProcesses
-from wiredesk.replay import publish, read_articles
+from wiredesk.replay import publish
 from wiredesk.settings import WiredeskSettings
 
 pytestmark = pytest.mark.e2e

@@ -18,9 +18,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.store.db import SqliteStore
+from services.store.sqlite import SqliteStore
 from tests.hostile.cases import MAX_BODY_CHARS, MAX_MESSAGE_BYTES, Case, probe_fields
-from wiredesk.launcher import ServiceProcesses
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.messages import DeadLetter, decode_entry
 from wiredesk.settings import Streams
 

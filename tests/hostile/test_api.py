@@ -16,7 +16,7 @@ import uvicorn
 
 from services.api.app import create_app
 from services.api.server import uvicorn_config
-from services.store.db import SqliteStore
+from services.store.sqlite import SqliteStore
 from tests.integration.test_store_backends import annotated
 from wiredesk.embedded import free_port
 from wiredesk.observability import serve_health

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from services.api.dlq import read_letters, replay
-from services.api.streams import follow, resolve_stream
+from wiredesk.dlq import read_letters, replay
 from wiredesk.messages import DeadLetter, RawArticle, encode_entry
 from wiredesk.settings import WiredeskSettings
+from wiredesk.tail import follow, resolve_stream
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""``python -m wiredesk.bench --quick``: every phase runs end to end and reports every section.
+"""``python -m tools.bench --quick``: every phase runs end to end and reports every section.
 
 Speeds are never asserted: the machine is shared and the numbers are for people, not for CI.
 What is asserted is that each section exists and holds positive numbers, so a refactor that
@@ -27,7 +27,7 @@ def positive(value: Any) -> bool:
 def test_quick_bench_reports_every_section(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, "-m", "wiredesk.bench", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "tools.bench", "--quick", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,

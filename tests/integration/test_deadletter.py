@@ -10,8 +10,8 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from services.api.dlq import read_letters, refused, replay
 from wiredesk.deadletter import DeadLetterPolicy
+from wiredesk.dlq import read_letters, refused, replay
 from wiredesk.messages import DeadLetter, decode_entry
 from wiredesk.settings import WiredeskSettings
 from wiredesk.streaming import StreamCommitter, ensure_group, read_new

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.store.base import LATEST_VERSION, Store
-from services.store.db import StoryQuery, open_store
+from services.store.db import open_store
+from services.store.models import StoryQuery
 from tests.pg import backend_url, pg_server_url, pg_url  # noqa: F401
 from wiredesk.messages import AnnotatedArticle, Method
 

@@ -23,7 +23,8 @@ from services.store.handlers import StoreStage
 from services.store.settings import StoreSettings
 from tests.conftest import SEEDS
 from wiredesk import tracing
-from wiredesk.replay import publish, read_articles
+from wiredesk.app.files import read_articles
+from wiredesk.replay import publish
 from wiredesk.service import Stage, StageRunner
 from wiredesk.settings import WiredeskSettings
 from wiredesk.streaming import read_new

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.store.db import sqlite_path
+from services.store.sqlite import sqlite_path
 
 
 @pytest.fixture

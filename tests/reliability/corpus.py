@@ -19,8 +19,8 @@ from pathlib import Path
 import orjson
 
 from services.dedupe.minhash import shingles
+from wiredesk.app.files import read_articles, stable_id
 from wiredesk.messages import RawArticle
-from wiredesk.replay import read_articles, stable_id
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_SET = ROOT / "data" / "eval" / "onestopenglish-dev.jsonl"  # shipped: data/eval/README.md

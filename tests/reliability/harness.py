@@ -33,7 +33,7 @@ from services.dedupe.minhash import MinHasher, Signature
 from services.dedupe.settings import DedupeSettings
 from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings
-from wiredesk.launcher import ServiceProcesses
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.messages import RawArticle, encode_entry
 from wiredesk.settings import Streams
 from wiredesk.streaming import parse_entries

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from tests.e2e.helpers import service_logs
 from tests.reliability.corpus import corpus
 from tests.reliability.harness import audit, expected_outcome, publish_resilient, wait_settled
-from wiredesk.launcher import SERVICES, ServiceProcesses
+from wiredesk.app.launcher import SERVICES, ServiceProcesses
 from wiredesk.settings import WiredeskSettings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]

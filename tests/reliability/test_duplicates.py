@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from tests.e2e.helpers import service_logs
 from tests.reliability.corpus import corpus
 from tests.reliability.harness import group_state, store_rows
-from wiredesk.launcher import ServiceProcesses
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.messages import encode_entry
 from wiredesk.settings import WiredeskSettings
 

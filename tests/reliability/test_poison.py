@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from tests.e2e.helpers import service_logs
 from tests.reliability.corpus import corpus
 from tests.reliability.harness import entries, expected_outcome, group_state, store_rows
-from wiredesk.launcher import ServiceProcesses
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.messages import AnnotatedArticle, DeadLetter, MalformedMessage, Method, decode_entry
 from wiredesk.settings import WiredeskSettings
 

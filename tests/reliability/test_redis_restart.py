@@ -27,8 +27,8 @@ from redis.asyncio import Redis
 from tests.e2e.helpers import service_logs
 from tests.reliability.corpus import corpus
 from tests.reliability.harness import audit, expected_outcome, publish_resilient, wait_settled
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.embedded import AppendFsync, EmbeddedRedis
-from wiredesk.launcher import ServiceProcesses
 from wiredesk.settings import WiredeskSettings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]

@@ -26,7 +26,7 @@ from tests.reliability.harness import (
     store_rows,
     wait_settled,
 )
-from wiredesk.launcher import SERVICES, ServiceProcesses
+from wiredesk.app.launcher import SERVICES, ServiceProcesses
 from wiredesk.settings import WiredeskSettings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from services.dedupe.minhash import shingles
-from wiredesk.bench.corpus import (
+from tools.bench.corpus import (
     CHROME_BOTTOM,
     CHROME_MIDDLE,
     CHROME_TOP,

@@ -7,9 +7,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from wiredesk.bench.profile import read_collapsed, summarize_stacks
-from wiredesk.bench.run import BenchOptions, parse_args, targets
-from wiredesk.bench.stats import (
+from tools.bench.profile import read_collapsed, summarize_stacks
+from tools.bench.run import BenchOptions, parse_args, targets
+from tools.bench.stats import (
     entry_ms,
     growth,
     iso_to_ms,
@@ -71,9 +71,9 @@ def test_growth() -> None:
 
 def test_profile_summary_from_collapsed_stacks() -> None:
     text = (
-        'process 1:"python";main (wiredesk/cli.py:10);handle (services/dedupe/handlers.py:80);'
+        'process 1:"python";main (wiredesk/app/cli.py:10);handle (services/dedupe/handlers.py:80);'
         "_mulmod (/x/services/dedupe/minhash.py:50) 6\n"
-        'process 1:"python";main (wiredesk/cli.py:10);handle (services/dedupe/handlers.py:82);'
+        'process 1:"python";main (wiredesk/app/cli.py:10);handle (services/dedupe/handlers.py:82);'
         "execute (/venv/redis/asyncio/client.py:9) 4\n"
         "garbage line\n"
     )

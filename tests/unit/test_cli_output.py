@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wiredesk.cli import console
+from wiredesk.app.cli import console
 
 
 def test_markup_in_article_data_is_printed_literally() -> None:

@@ -33,7 +33,7 @@ from services.dedupe.settings import DedupeSettings
 from services.dedupe.state import decode_record, encode_record
 from services.ingest.normalize import normalize
 from services.ingest.text import word_count
-from wiredesk.evaluation.groups import CROSSLINGUAL, ENGLISH, Scored, crossval, pair_class
+from tools.evaluation.groups import CROSSLINGUAL, ENGLISH, Scored, crossval, pair_class
 from wiredesk.messages import RawArticle, encode_entry
 from wiredesk.streaming import Entry
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wiredesk.evaluation.metrics import adjusted_rand_index, bcubed, pairwise, roc_auc
+from tools.evaluation.metrics import adjusted_rand_index, bcubed, pairwise, roc_auc
 
 TRUTH = {"a": 1, "b": 1, "c": 1, "d": 2, "e": 2, "f": 3}
 

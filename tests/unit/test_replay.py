@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SEEDS
-from wiredesk.replay import ReplayInputError, read_articles, stable_id
+from wiredesk.app.files import ReplayInputError, read_articles, stable_id
 
 
 def test_seed_folder_yields_the_five_seed_files_in_name_order() -> None:

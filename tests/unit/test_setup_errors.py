@@ -18,7 +18,7 @@ HIDE_AND_RUN = (
     "for name in sys.argv[1].split(','):\n"
     "    sys.modules[name] = None\n"
     "sys.argv = ['wiredesk', *sys.argv[2:]]\n"
-    "from wiredesk.cli import main\n"
+    "from wiredesk.app.cli import main\n"
     "main()\n"
 )
 

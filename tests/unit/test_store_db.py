@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from services.store.base import LATEST_VERSION
-from services.store.db import SqliteStore, sortable_entry_id
+from services.store.sqlite import SqliteStore
+from services.store.timefmt import sortable_entry_id
 from wiredesk.messages import AnnotatedArticle, Method
 
 

@@ -96,7 +96,8 @@ def replay(
     source: Annotated[str, typer.Option(help="source name for files without one")] = "replay",
 ) -> None:
     """Publish files to the raw stream (REDIS_URL); the same files always get the same ids."""
-    from wiredesk.replay import ReplayInputError, publish, publish_rejected, split_items
+    from wiredesk.app.files import ReplayInputError, split_items
+    from wiredesk.replay import publish, publish_rejected
     from wiredesk.settings import WiredeskSettings
 
     settings = WiredeskSettings()
@@ -167,7 +168,7 @@ def demo(
     ] = None,
 ) -> None:
     """Run the whole pipeline on a private Redis and SQLite, replay the seeds, print the stories."""
-    from wiredesk.demo import DemoError, run_demo
+    from wiredesk.app.demo import DemoError, run_demo
 
     paths = paths or [Path("seeds")]
     with console.status("starting redis-server and the services, replaying ..."):
@@ -215,7 +216,7 @@ def normalize_files(
     from services.ingest.formats import Rejected
     from services.ingest.normalize import NormalizationError, normalize
     from services.ingest.settings import IngestSettings
-    from wiredesk.replay import ReplayInputError, read_items
+    from wiredesk.app.files import ReplayInputError, read_items
 
     limits = IngestSettings().limits()
     failed = 0
@@ -245,7 +246,12 @@ def normalize_files(
 )
 def bench(ctx: typer.Context) -> None:
     """Throughput, latency and memory next to the raw Redis limit (docs/performance.md; --help)."""
-    from wiredesk.bench import main as bench_main
+    from wiredesk.app.tooling import tooling_missing
+
+    try:
+        from tools.bench import main as bench_main
+    except ModuleNotFoundError as exc:
+        tooling_missing(exc, "bench")
 
     raise typer.Exit(bench_main(list(ctx.args)))
 
@@ -323,9 +329,14 @@ def evaluate(
 
     import orjson
 
+    from wiredesk.app.tooling import tooling_missing
     from wiredesk.embedded import EmbeddedRedis
-    from wiredesk.evaluation.datasets import ClusterSet, load
-    from wiredesk.evaluation.runner import cluster_metrics, pair_metrics, run_dedupe
+
+    try:
+        from tools.evaluation.datasets import ClusterSet, load
+        from tools.evaluation.runner import cluster_metrics, pair_metrics, run_dedupe
+    except ModuleNotFoundError as exc:
+        tooling_missing(exc, "eval")
 
     try:
         data = load(path)
@@ -366,7 +377,7 @@ def evaluate(
         if key not in ("groups", "crossval"):
             table.add_row(key, str(value))
     console.print(table)
-    from wiredesk.evaluation.report import print_groups
+    from tools.evaluation.report import print_groups
 
     print_groups(console, metrics)
     print(orjson.dumps({"file": path.name, **metrics}).decode())
@@ -409,7 +420,7 @@ def _redis() -> tuple[redis.Redis, WiredeskSettings]:
 
 def _dlq_streams(client: redis.Redis, settings: WiredeskSettings) -> list[str]:
     """The dead-letter stream of every partition (one without partitions)."""
-    from services.api.status import pipeline_keys
+    from wiredesk.status import pipeline_keys
 
     keys = pipeline_keys(client, settings)
     return [keys.dlq(p) for p in keys.all_partitions]
@@ -433,7 +444,7 @@ def _dash(value: object) -> str:
 @app.command()
 def status() -> None:
     """Streams, consumer groups, lag, pending entries and dead letters (REDIS_URL)."""
-    from services.api.status import collect
+    from wiredesk.status import collect
 
     client, settings = _redis()
     snapshot = collect(client, settings)
@@ -589,8 +600,8 @@ def tail(
     """Follow a stream (XREAD BLOCK, no consumer group: the pipeline is not affected)."""
     import orjson
 
-    from services.api.status import pipeline_keys
-    from services.api.streams import follow, resolve_stream
+    from wiredesk.status import pipeline_keys
+    from wiredesk.tail import follow, resolve_stream
 
     client, settings = _redis()
     name = resolve_stream(settings.streams, stream)
@@ -617,7 +628,7 @@ def dlq_list(
     """Dead letters, oldest first: id, reason, stage, error, source stream and id."""
     import orjson
 
-    from services.api.dlq import read_letters
+    from wiredesk.dlq import read_letters
 
     client, settings = _redis()
     letters = [
@@ -663,7 +674,7 @@ def dlq_replay(
     ] = False,
 ) -> None:
     """Re-add original payloads to their source streams and delete the letters (atomic, once)."""
-    from services.api.dlq import read_letters, refused, replay
+    from wiredesk.dlq import read_letters, refused, replay
 
     if reason is None and not entry_id and not all_letters:
         err.print("[red]say which letters:[/] --reason R, --id ID or --all")
@@ -680,7 +691,7 @@ def dlq_replay(
 
 
 def main() -> None:
-    from wiredesk.setup_errors import SETUP_ERRORS
+    from wiredesk.app.setup_errors import SETUP_ERRORS
 
     try:
         app()

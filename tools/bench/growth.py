@@ -2,7 +2,7 @@
 
 Why in-process: the question is the cost *per article* of deciding against a larger window, not
 the pipeline's throughput (measured elsewhere). Running ``DedupeStage`` in this process against
-the private Redis (the pattern of ``wiredesk.evaluation.runner``) times exactly ``handle``:
+the private Redis (the pattern of ``tools.evaluation.runner``) times exactly ``handle``:
 decode, MinHash, index lookups, the commit script, the log catch-up, eviction.
 
 Why the window is pre-filled with synthetic records: computing 100k real signatures would take
@@ -32,8 +32,8 @@ from services.dedupe.settings import DedupeSettings
 from services.dedupe.state import encode_record
 from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings
-from wiredesk.bench import procfs
-from wiredesk.bench.stats import growth, summarize
+from tools.bench import procfs
+from tools.bench.stats import growth, summarize
 from wiredesk.messages import Article, RawArticle, encode_entry
 from wiredesk.service import freeze_loaded_heap
 from wiredesk.settings import Streams

@@ -17,10 +17,12 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from services.store.db import SqliteStore, StoredArticle, Story
+from services.store.models import StoredArticle, Story
+from services.store.sqlite import SqliteStore
+from wiredesk.app.files import expected_stored, split_items
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.embedded import EmbeddedRedis
-from wiredesk.launcher import ServiceProcesses
-from wiredesk.replay import expected_stored, publish, publish_rejected, split_items
+from wiredesk.replay import publish, publish_rejected
 from wiredesk.settings import Streams
 
 

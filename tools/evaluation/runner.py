@@ -21,9 +21,9 @@ from services.dedupe.handlers import DedupeStage
 from services.dedupe.settings import DedupeSettings
 from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings
-from wiredesk.evaluation.datasets import ClusterSet, Document, PairSet
-from wiredesk.evaluation.groups import Scored, crossval, group_rows
-from wiredesk.evaluation.metrics import adjusted_rand_index, bcubed, pairwise, prf, roc_auc
+from tools.evaluation.datasets import ClusterSet, Document, PairSet
+from tools.evaluation.groups import Scored, crossval, group_rows
+from tools.evaluation.metrics import adjusted_rand_index, bcubed, pairwise, prf, roc_auc
 from wiredesk.messages import Article, RawArticle, encode_entry
 from wiredesk.settings import Streams
 from wiredesk.streaming import ensure_group, parse_entries, read_new

@@ -8,7 +8,7 @@ from typing import Any
 
 import redis
 
-from services.api.dlq import read_letters
+from wiredesk.dlq import read_letters
 from wiredesk.keys import Keys
 from wiredesk.settings import WiredeskSettings
 

@@ -1,6 +1,6 @@
-"""``python -m wiredesk.bench.cluster``: one node vs a 3-master cluster, same corpus, same run.
+"""``python -m tools.bench.cluster``: one node vs a 3-master cluster, same corpus, same run.
 
-Both setups run the real services as processes (``wiredesk.launcher``) on private servers of
+Both setups run the real services as processes (``wiredesk.app.launcher``) on private servers of
 the same binary: a single ``redis-server`` with ``WIREDESK_PARTITIONS=1`` (today's layout), and
 an :class:`~wiredesk.embedded_cluster.EmbeddedCluster` (3 masters + 3 replicas) with
 ``--partitions`` partitions, ``--ingest`` ingest replicas and ``WIREDESK_WAIT_REPLICAS=1`` (the
@@ -23,10 +23,10 @@ from typing import Any
 
 import orjson
 
-from wiredesk.bench.corpus import CorpusSpec, generate, load_bases
+from tools.bench.corpus import CorpusSpec, generate, load_bases
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.embedded import EmbeddedRedis
 from wiredesk.embedded_cluster import EmbeddedCluster
-from wiredesk.launcher import ServiceProcesses
 from wiredesk.messages import RawArticle
 from wiredesk.replay import publish
 from wiredesk.settings import WiredeskSettings
@@ -108,7 +108,7 @@ def run_setup(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m wiredesk.bench.cluster",
+        prog="python -m tools.bench.cluster",
         description="Throughput on one Redis node and on a 3-master Redis Cluster, same run.",
     )
     parser.add_argument("--articles", type=int, default=3000)

@@ -35,10 +35,10 @@ import redis
 from rich.console import Console
 
 from services.dedupe.settings import DedupeSettings
-from wiredesk.bench import procfs
-from wiredesk.bench.corpus import DEFAULT_DEV_SET, CorpusSpec, generate, load_bases
-from wiredesk.bench.report import plot, print_tables, write_json
-from wiredesk.bench.stats import ratio
+from tools.bench import procfs
+from tools.bench.corpus import DEFAULT_DEV_SET, CorpusSpec, generate, load_bases
+from tools.bench.report import plot, print_tables, write_json
+from tools.bench.stats import ratio
 
 PHASES = ("limit", "pipeline", "latency", "growth")
 CAVEAT = (
@@ -236,7 +236,7 @@ def run(options: BenchOptions, console: Console) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="wiredesk-bench-") as tmp, EmbeddedRedis() as server:
         results["meta"] = _meta(options, server.url)
         if options.runs("limit"):
-            from wiredesk.bench.limit import run_limit
+            from tools.bench.limit import run_limit
 
             console.log(f"raw pass-through limit: {len(corpus.articles):,} articles, 3 hops")
             results["limit"] = run_limit(
@@ -257,7 +257,7 @@ def run(options: BenchOptions, console: Console) -> dict[str, Any]:
                 console=console,
             )
         if options.runs("growth"):
-            from wiredesk.bench.growth import normalized, run_growth
+            from tools.bench.growth import normalized, run_growth
 
             sample = generate(
                 CorpusSpec(
@@ -293,7 +293,7 @@ def _pipeline(
     progress: Progress,
     console: Console,
 ) -> None:
-    from wiredesk.bench.pipeline import PipelineSession
+    from tools.bench.pipeline import PipelineSession
 
     limit_rate = results.get("limit", {}).get("articles_per_s")
     runs: list[dict[str, Any]] = []
@@ -369,7 +369,7 @@ def _latency(
 def _profile(
     options: BenchOptions, session: Any, workdir: Path, console: Console
 ) -> dict[str, Any]:
-    from wiredesk.bench.profile import Sampler, find_py_spy
+    from tools.bench.profile import Sampler, find_py_spy
 
     if find_py_spy() is None:
         console.log("[yellow]py-spy not found: no profile (pip install py-spy)[/]")
@@ -423,7 +423,7 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m wiredesk.bench`` and ``wiredesk bench``; returns the exit code."""
+    """Entry point of ``python -m tools.bench`` and ``wiredesk bench``; returns the exit code."""
     options = parse_args(argv)
     console = Console()
     try:
@@ -432,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print("[red]interrupted[/]")
         return 130
     except Exception as exc:  # a failed phase: say which and why, exit non-zero
-        from wiredesk.bench.pipeline import BenchError
+        from tools.bench.pipeline import BenchError
 
         if not isinstance(exc, BenchError | RuntimeError):
             raise

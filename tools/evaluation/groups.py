@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wiredesk.evaluation.metrics import prf, roc_auc
+from tools.evaluation.metrics import prf, roc_auc
 
 ENGLISH = "English"
 MONOLINGUAL = "monolingual, not English"

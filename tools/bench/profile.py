@@ -21,7 +21,7 @@ from typing import Any
 
 _PROJECT_MARKERS = ("services/", "wiredesk/")
 #: Frames every sample passes through (the command line, the process entry): no information.
-_ENTRY_FILES = ("wiredesk/cli.py", "wiredesk/__main__.py")
+_ENTRY_FILES = ("wiredesk/app/cli.py", "wiredesk/__main__.py")
 
 
 def find_py_spy() -> str | None:

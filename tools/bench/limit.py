@@ -21,7 +21,7 @@ from typing import Any
 import redis
 from redis.asyncio import Redis
 
-from wiredesk.bench.stats import entry_ms, span_rate
+from tools.bench.stats import entry_ms, span_rate
 from wiredesk.messages import RawArticle
 from wiredesk.replay import publish
 

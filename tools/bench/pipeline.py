@@ -1,7 +1,7 @@
 """wiredesk end to end: the real services as processes on a private Redis, timed from the outside.
 
 A :class:`PipelineSession` starts ingest, dedupe (``replicas`` of it) and store as separate
-processes (``wiredesk.launcher``, the same launcher the demo and the e2e tests use) under a fresh
+processes (``wiredesk.app.launcher``, the launcher the demo and the e2e tests use) under a fresh
 stream and key namespace and a fresh SQLite file, waits until every replica is reading, warms up
 (the first batch loads the language model, opens the database, compiles the scripts), and then
 runs *phases*: publish a slice of the corpus, at full speed or at a fixed rate, and wait until the
@@ -24,7 +24,6 @@ Where the times come from, and why:
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,9 +35,11 @@ import orjson
 import redis
 from redis.asyncio import Redis
 
-from wiredesk.bench import procfs
-from wiredesk.bench.stats import entry_ms, iso_to_ms, rate, span_rate, summarize
-from wiredesk.launcher import ServiceProcesses
+from services.store.base import Store
+from services.store.db import open_store
+from tools.bench import procfs
+from tools.bench.stats import entry_ms, iso_to_ms, rate, span_rate, summarize
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.messages import RawArticle
 from wiredesk.replay import publish
 from wiredesk.settings import Streams
@@ -52,42 +53,27 @@ class BenchError(RuntimeError):
 
 
 class StoreReader:
-    """Reads the store's database from outside, through its public interface where it can.
-
-    The store is being refactored; counts go through ``services.store.db.open_store`` and its
-    ``count_articles``, and the per-article ``stored_at`` through the store's ``query`` method when
-    it has one, else straight from the SQLite file (the column is part of the schema, which the
-    store owns and migrates; a read-only query cannot harm it).
-    """
+    """Reads the store's database from outside, through the store's own interface
+    (``open_store``, ``count_articles``, ``query``): the schema is the store's, it migrates it."""
 
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
-        self._store: Any = None
+        self._store: Store | None = None
 
-    def _open(self) -> Any:
+    def _open(self) -> Store:
         if self._store is None:
-            from services.store.db import open_store
-
             self._store = open_store(self.database_url)
         return self._store
 
     def count(self) -> int:
         try:
-            return int(self._open().count_articles())
-        except Exception:  # table not migrated yet, or a store mid-refactor: count as empty
+            return self._open().count_articles()
+        except Exception:  # the store has not created its tables yet: nothing stored
             return 0
 
     def stored_times(self, ids: set[str]) -> dict[str, float]:
         """``article id -> stored_at`` in epoch ms, for the given ids."""
-        rows: list[tuple[Any, ...]]
-        store = self._open()
-        query = getattr(store, "query", None)
-        if callable(query):
-            rows = list(query("SELECT id, stored_at FROM articles"))
-        else:
-            path = self.database_url.removeprefix("sqlite:///")
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-                rows = list(conn.execute("SELECT id, stored_at FROM articles"))
+        rows = self._open().query("SELECT id, stored_at FROM articles")
         return {str(r[0]): iso_to_ms(str(r[1])) for r in rows if str(r[0]) in ids}
 
     def close(self) -> None:
