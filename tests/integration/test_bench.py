@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(360)]
 
 
 def positive(value: Any) -> bool:
@@ -31,14 +31,30 @@ def test_quick_bench_reports_every_section(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=170,
+        timeout=350,
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     data = orjson.loads(out.read_bytes())
-    assert {"meta", "corpus", "limit", "pipeline", "latency", "memory", "growth", "targets"} <= set(
-        data
-    )
+    assert {
+        "meta",
+        "corpus",
+        "limit",
+        "pipeline",
+        "latency",
+        "memory",
+        "growth",
+        "cluster",
+        "targets",
+    } <= set(data)
+    single, cluster = data["cluster"]
+    assert single["partitions"] == 1
+    assert cluster["partitions"] == 3
+    assert cluster["ingest_replicas"] == 2
+    for row in (single, cluster):
+        assert row["articles"] == 100
+        assert positive(row["articles_per_s"])
+    assert positive(cluster["ratio_to_single_node"])
 
     assert data["corpus"]["articles"] == 200
     assert positive(data["limit"]["articles_per_s"])

@@ -106,20 +106,17 @@ def run_setup(
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tools.bench.cluster",
-        description="Throughput on one Redis node and on a 3-master Redis Cluster, same run.",
-    )
-    parser.add_argument("--articles", type=int, default=3000)
-    parser.add_argument("--partitions", type=int, default=3)
-    parser.add_argument("--ingest", type=int, default=2, help="ingest replicas on the cluster")
-    parser.add_argument("--semantic", action="store_true", help="run the semantic stage too")
-    parser.add_argument("--timeout", type=float, default=600.0)
-    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
-    args = parser.parse_args(argv)
-    corpus = generate(CorpusSpec(args.articles, 0.5, 1, "bench"), load_bases(None))
-    articles = corpus.raws
+def compare(
+    articles: Sequence[RawArticle],
+    *,
+    partitions: int = 3,
+    ingest: int = 2,
+    semantic: bool = False,
+    timeout: float = 600.0,
+) -> list[dict[str, Any]]:
+    """The single node, then the cluster, on the same articles: one row each.
+
+    The cluster row carries ``ratio_to_single_node`` (its throughput over the single node's)."""
     results = []
     with EmbeddedRedis() as server:
         results.append(
@@ -129,22 +126,48 @@ def main(argv: list[str] | None = None) -> int:
                 articles,
                 partitions=1,
                 ingest=1,
-                semantic=args.semantic,
-                timeout=args.timeout,
+                semantic=semantic,
+                timeout=timeout,
             )
         )
     with EmbeddedCluster() as cluster:
         results.append(
             run_setup(
-                "cluster-3x2",
+                f"cluster-3x2-p{partitions}",
                 cluster.url,
                 articles,
-                partitions=args.partitions,
-                ingest=args.ingest,
-                semantic=args.semantic,
-                timeout=args.timeout,
+                partitions=partitions,
+                ingest=ingest,
+                semantic=semantic,
+                timeout=timeout,
             )
         )
+    single = results[0]["articles_per_s"]
+    results[1]["ratio_to_single_node"] = round(results[1]["articles_per_s"] / single, 3)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.bench.cluster",
+        description="Throughput on one Redis node and on a 3-master Redis Cluster, same run "
+        "(also the `cluster` phase of `wiredesk bench`).",
+    )
+    parser.add_argument("--articles", type=int, default=3000)
+    parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--ingest", type=int, default=2, help="ingest replicas on the cluster")
+    parser.add_argument("--semantic", action="store_true", help="run the semantic stage too")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    args = parser.parse_args(argv)
+    corpus = generate(CorpusSpec(args.articles, 0.5, 1, "bench"), load_bases(None))
+    results = compare(
+        corpus.raws,
+        partitions=args.partitions,
+        ingest=args.ingest,
+        semantic=args.semantic,
+        timeout=args.timeout,
+    )
     for row in results:
         print(orjson.dumps(row).decode())
     if args.out is not None:

@@ -38,7 +38,7 @@ def _mib(value: Any) -> str:
 
 def print_tables(results: dict[str, Any], console: Console) -> None:
     """A digest of the results; every number is also in the JSON."""
-    for section in (_throughput, _cpu, _latency, _memory, _growth, _profile):
+    for section in (_throughput, _cpu, _latency, _memory, _growth, _cluster, _profile):
         section(results, console)
 
 
@@ -65,6 +65,29 @@ def _throughput(results: dict[str, Any], console: Console) -> None:
             _fmt(run["phase"]["articles_per_s"]),
             "n/a" if run.get("ratio_to_limit") is None else f"{run['ratio_to_limit']:.3f}",
             *(_fmt(stages.get(s, {}).get("entries_per_s")) for s in STAGES),
+        )
+    console.print(table)
+
+
+def _cluster(results: dict[str, Any], console: Console) -> None:
+    rows = results.get("cluster")
+    if not rows:
+        return
+    table = Table(
+        title="one Redis node vs a Redis Cluster (3 masters + 3 replicas, WAIT 1), same run",
+        title_justify="left",
+    )
+    for column in ("setup", "partitions", "ingest", "articles", "seconds", "articles/s", "x node"):
+        table.add_column(column, justify="right" if column != "setup" else "left")
+    for row in rows:
+        table.add_row(
+            row["setup"],
+            _fmt(row["partitions"]),
+            _fmt(row["ingest_replicas"]),
+            _fmt(row["articles"]),
+            _fmt(row["seconds"]),
+            _fmt(row["articles_per_s"]),
+            f"{row.get('ratio_to_single_node', 1.0):.3f}",
         )
     console.print(table)
 

@@ -40,7 +40,7 @@ from tools.bench.corpus import DEFAULT_DEV_SET, CorpusSpec, generate, load_bases
 from tools.bench.report import plot, print_tables, write_json
 from tools.bench.stats import ratio
 
-PHASES = ("limit", "pipeline", "latency", "growth")
+PHASES = ("limit", "pipeline", "latency", "growth", "cluster")
 CAVEAT = (
     "Measured on a machine shared with other work: wall-clock numbers are noisy (see load "
     "average); per-CPU-second numbers are the steadier ones. Compare runs on a quiet machine."
@@ -63,6 +63,9 @@ class BenchOptions:
     latency_max_articles: int = 20_000
     growth_sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
     growth_articles: int = 1_000
+    cluster_articles: int = 3_000
+    cluster_partitions: int = 3
+    cluster_ingest: int = 2
     batch: int = 200
     out: Path = field(default_factory=lambda: Path("bench-results/bench.json"))
     plot: bool = True
@@ -84,6 +87,7 @@ class BenchOptions:
             latency_max_articles=min(self.latency_max_articles, 300),
             growth_sizes=(200, 2_000),
             growth_articles=min(self.growth_articles, 60),
+            cluster_articles=min(self.cluster_articles, 100),
             profile_articles=min(self.profile_articles, 300),
             timeout=min(self.timeout, 120.0),
         )
@@ -138,6 +142,19 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchOptions:
         help="window sizes for the dedupe cost test (e.g. 1k,10k,100k)",
     )
     parser.add_argument("--growth-articles", type=int, default=defaults.growth_articles)
+    parser.add_argument(
+        "--cluster-articles",
+        type=int,
+        default=defaults.cluster_articles,
+        help="articles for the cluster phase (single node vs a 3-master Redis Cluster)",
+    )
+    parser.add_argument("--cluster-partitions", type=int, default=defaults.cluster_partitions)
+    parser.add_argument(
+        "--cluster-ingest",
+        type=int,
+        default=defaults.cluster_ingest,
+        help="ingest replicas on the cluster",
+    )
     parser.add_argument("--batch", type=int, default=defaults.batch, help="publish batch")
     parser.add_argument("--out", type=Path, default=defaults.out, help="JSON results path")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG")
@@ -167,6 +184,9 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchOptions:
         latency_max_articles=args.latency_max_articles,
         growth_sizes=args.growth_sizes,
         growth_articles=args.growth_articles,
+        cluster_articles=args.cluster_articles,
+        cluster_partitions=args.cluster_partitions,
+        cluster_ingest=args.cluster_ingest,
         batch=args.batch,
         out=args.out,
         plot=not args.no_plot,
@@ -277,6 +297,20 @@ def run(options: BenchOptions, console: Console) -> dict[str, Any]:
                     progress=progress,
                 )
             )
+    if options.runs("cluster"):
+        from tools.bench.cluster import compare
+
+        sample = corpus.raws[: options.cluster_articles]
+        console.log(
+            f"one node vs a 3-master cluster ({options.cluster_partitions} partitions, "
+            f"ingest x{options.cluster_ingest}): {len(sample):,} articles each"
+        )
+        results["cluster"] = compare(
+            sample,
+            partitions=options.cluster_partitions,
+            ingest=options.cluster_ingest,
+            timeout=options.timeout,
+        )
     results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
     results["meta"]["load_average_after"] = procfs.load_average()
     results["targets"] = targets(results)
