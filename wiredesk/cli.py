@@ -654,7 +654,8 @@ def article(
 @app.command()
 def tail(
     stream: Annotated[
-        str, typer.Argument(help="raw, normalized, annotated, unique, dlq, or a stream name")
+        str,
+        typer.Argument(help="raw, normalized, annotated, unique, stories, dlq, or a stream name"),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per entry")] = False,
     from_start: Annotated[
@@ -678,6 +679,8 @@ def tail(
     keys = pipeline_keys(client, settings)
     if keys.tagged and stream in ("raw", "normalized", "annotated", "dlq"):
         name = keys.streams_of(partition)[stream]  # the partition's stream (docs/design.md)
+    elif keys.tagged and stream == "stories":
+        name = keys.stories  # one stream, in the dedupe log's slot
     for entry in follow(client, name, from_start=from_start, count=count):
         if as_json:
             sys.stdout.write(orjson.dumps(entry.as_json()).decode() + "\n")

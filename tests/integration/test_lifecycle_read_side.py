@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import redis
 import uvicorn
 from redis.asyncio import Redis
 
@@ -56,7 +57,7 @@ async def stored(
     await runner.start()
     try:
         for _, article in SCENARIO:
-            await aredis.xadd(settings.streams.annotated, encode_entry(article))
+            await aredis.xadd(settings.streams.annotated, encode_entry(article))  # type: ignore[arg-type]
         while entries := await read_new(
             runner.redis,
             stream=settings.streams.annotated,
@@ -68,7 +69,8 @@ async def stored(
         check = open_store(backend_url)
         before = snapshot(check)
         # a late redelivery of the first entry (a reclaim after a slow consumer's commit)
-        (first, fields), *_ = parse_entries(await aredis.xrange(settings.streams.annotated))
+        written: Any = await aredis.xrange(settings.streams.annotated)
+        (first, fields), *_ = parse_entries(written)
         await runner.process([Entry(first, fields, deliveries=2)])
         assert snapshot(check) == before
         assert await aredis.xpending(settings.streams.annotated, store_settings.groups.store) == {
@@ -229,3 +231,28 @@ def test_the_cli_shows_versions_status_and_revisions(stored: str) -> None:
     assert [(v["id"], v["current"]) for v in article["versions"]] == [("y1", False), ("y2", True)]
     shown = cli(stored, "article", "y1")
     assert "versions" in shown and "superseded" in shown
+
+
+def test_tail_renders_story_events_readably(settings: WiredeskSettings, redis_url: str) -> None:
+    from services.api.streams import follow, resolve_stream
+    from wiredesk.story_events import StoryCanonical, StoryCause, StoryEvent
+
+    stream = resolve_stream(settings.streams, "stories")
+    assert stream == settings.streams.stories
+    event = StoryEvent(
+        event="updated",
+        story_id="r1",
+        revision=3,
+        members=2,
+        canonical=StoryCanonical(id="r2", guid="urn:reuters:r", version="2", title="UPDATE 1"),
+        cause=StoryCause(id="r2", guid="urn:reuters:r", version="2", change="updated"),
+    )
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.xadd(stream, encode_entry(event))  # type: ignore[arg-type]
+        (entry,) = follow(client, stream, from_start=True, count=1, block_ms=100)
+    finally:
+        client.close()
+    line = entry.summary()
+    assert "story.v1 story=r1 rev=3 updated members=2" in line
+    assert "canonical=r2 v2 'UPDATE 1'" in line and line.endswith("cause=r2 updated")
