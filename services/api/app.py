@@ -14,7 +14,7 @@ blocking database calls in its thread pool.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
@@ -79,10 +79,15 @@ def create_app(store: Store, *, max_page: int = 500) -> FastAPI:
         min_size: Annotated[
             int | None, Query(ge=1, le=MAX_MIN_SIZE, description="at least this many")
         ] = None,
+        status: Annotated[
+            Literal["live", "killed", "withheld"],
+            Query(description="live (the default), or the killed or withheld stories"),
+        ] = "live",
         limit: Annotated[int, Query(ge=1)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> StoryPage:
-        """Stories, most recently active first (``last_seen`` descending), paginated."""
+        """Stories, most recently active first (``last_seen`` descending), paginated; killed
+        and withheld stories only when ``status`` asks for them."""
         if limit > max_page:
             raise HTTPException(422, f"limit must be at most {max_page}")
         since, until = check_time("since", since), check_time("until", until)
@@ -92,6 +97,7 @@ def create_app(store: Store, *, max_page: int = 500) -> FastAPI:
             source=source,
             lang=lang,
             min_size=min_size,
+            status=status,
             limit=limit,
             offset=offset,
         )

@@ -116,6 +116,10 @@ def test_the_api_lists_live_stories_and_shows_killed_ones_with_their_history(api
     x1 = next(s for s in page["items"] if s["story_id"] == "x1")
     assert (x1["status"], x1["size"], x1["canonical_id"], x1["revision"]) == ("live", 2, "y2", 3)
 
+    killed = get(f"{api}/stories?status=killed")
+    assert ([s["story_id"] for s in killed["items"]], killed["total"]) == (["r1"], 1)
+    assert httpx.get(f"{api}/stories?status=gone", timeout=10).status_code == 422
+
     r1 = get(f"{api}/stories/r1")
     assert (r1["status"], r1["size"], r1["canonical_id"], r1["revision"]) == ("killed", 0, "p1", 5)
     assert r1["members"] == []
