@@ -194,7 +194,8 @@ class Store(ABC):
         del tx
 
     def lock_stories(self, tx: Tx, story_ids: Sequence[str]) -> None:
-        """Serialize concurrent writers of the same stories; no-op where writers are serial."""
+        """Serialize concurrent writers of the same stories (or items, named by
+        :func:`item_lock`); no-op where writers are serial."""
         del tx, story_ids
 
     # -- helpers ---------------------------------------------------------------------------
@@ -293,7 +294,10 @@ class Store(ABC):
             previous = self._current_stories(tx, sorted({p[0] for p in params}))
             previous |= {row[9] for row in self._versions_of(tx, items)}
             touched = set(latest) | previous
-            self.lock_stories(tx, sorted(touched) + [item_lock(item) for item in items])
+            # items first, then stories: a batch that later finds a version in a story it has
+            # not locked (below) holds no story lock another writer of that item waits behind
+            self.lock_stories(tx, [item_lock(item) for item in items])
+            self.lock_stories(tx, sorted(touched))
             tx.run_many(self.sql(UPSERT_ARTICLE), params)
             updates = item_rows(article for _, article in rows)
             if updates:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -270,3 +271,47 @@ def test_the_supersedes_chain_wins_over_stream_order(store: Store) -> None:
         ("r2", "live", True),
         ("r1", "superseded", False),
     ]
+
+
+def test_concurrent_writers_of_one_items_versions_leave_one_current(
+    store: Store,
+    backend_url: str,  # noqa: F811
+) -> None:
+    """Store replicas writing versions of the same item at once (the PostgreSQL case), each in
+    another story: the item lock makes each batch resolve the item from every committed
+    version, so exactly one stays current."""
+    rounds = 5
+    for n in range(rounds):
+        guid = f"urn:race:{n}"
+        batches = [
+            [
+                (
+                    f"{100 * n + v}-0",
+                    wire(  # each version filed in a story of its own: no shared story lock
+                        f"race{n}-v{v}",
+                        f"race{n}-v{v}",
+                        source="reuters",
+                        guid=guid,
+                        version=str(v),
+                        change="added" if v == 1 else "updated",
+                        supersedes=None if v == 1 else f"race{n}-v{v - 1}",
+                        event="created",
+                        revision=1,
+                        members=1,
+                        canonical=f"race{n}-v{v}",
+                    ),
+                )
+            ]
+            for v in range(1, 5)
+        ]
+        writers = [open_store(backend_url) for _ in batches]
+        with ThreadPoolExecutor(len(writers)) as pool:
+            list(pool.map(lambda wb: wb[0].upsert(wb[1]), zip(writers, batches, strict=True)))
+        for writer in writers:
+            writer.close()
+        versions = store.versions(f"race{n}-v1")
+        assert [(v.id, v.status, v.current) for v in versions] == [
+            (f"race{n}-v{v}", "live" if v == 4 else "superseded", v == 4) for v in range(1, 5)
+        ]
+        live = [s.story_id for s in store.stories() if s.story_id.startswith(f"race{n}-")]
+        assert live == [f"race{n}-v4"]  # the others hold only a superseded version
