@@ -41,6 +41,8 @@ class StreamEntry:
         doc = self.data if isinstance(self.data, dict) else {}
         if self.schema and self.schema.startswith("deadletter"):
             detail = f"{doc.get('reason')} from {doc.get('stage')}: {doc.get('error', '')[:80]}"
+        elif self.schema and self.schema.startswith("story."):
+            detail = story_event_summary(doc)
         elif "story_id" in doc:
             detail = (
                 f"story={str(doc['story_id'])[:12]} {doc.get('method')} "
@@ -51,6 +53,25 @@ class StreamEntry:
         else:
             detail = str(self.data)[:110]
         return f"{self.id} {self.schema or '-'} {detail}"
+
+
+def story_event_summary(doc: dict[str, Any]) -> str:
+    """A story.v1 event in one line: which story, which revision, what changed and why."""
+    canonical: Any = doc.get("canonical")
+    cause: Any = doc.get("cause")
+    canonical = canonical if isinstance(canonical, dict) else None
+    cause = cause if isinstance(cause, dict) else {}
+    shown = (
+        f"canonical={str(canonical.get('id'))[:12]} v{canonical.get('version') or '-'} "
+        f"{str(canonical.get('title') or '')[:50]!r}"
+        if canonical
+        else "canonical=-"
+    )
+    return (
+        f"story={str(doc.get('story_id'))[:12]} rev={doc.get('revision')} {doc.get('event')} "
+        f"members={doc.get('members')} {shown} "
+        f"cause={str(cause.get('id'))[:12]} {cause.get('change')}"
+    )
 
 
 def parse_entry(stream: str, entry_id: Any, fields: dict[Any, Any]) -> StreamEntry:

@@ -1,5 +1,10 @@
 """The read API: stories, one story with its members, one article, health and readiness.
 
+An article shows its status and its item's versions (``/articles/{id}``, ``/articles/{id}/
+versions``); a story its status and revision history (``/stories/{id}``, ``/stories/{id}/
+revisions``). Ids may contain ``/``, so a ``.../versions`` or ``.../revisions`` path whose prefix
+is not a known id but whose whole is (an id ending in that word) is answered as the plain path.
+
 Read-only by construction: it holds a :class:`~services.store.base.Store` and calls only its
 read methods; it never migrates (the store service owns the schema), so ``/readyz`` stays 503
 until the store service has created the tables. Handlers are plain ``def`` so FastAPI runs the
@@ -9,7 +14,7 @@ blocking database calls in its thread pool.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
@@ -26,9 +31,11 @@ from services.api.schemas import (
     ArticleDetail,
     ArticleOut,
     Health,
+    RevisionOut,
     StoryDetail,
     StoryOut,
     StoryPage,
+    VersionOut,
 )
 from services.store.base import LATEST_VERSION, Store
 from services.store.models import StoryQuery
@@ -72,10 +79,15 @@ def create_app(store: Store, *, max_page: int = 500) -> FastAPI:
         min_size: Annotated[
             int | None, Query(ge=1, le=MAX_MIN_SIZE, description="at least this many")
         ] = None,
+        status: Annotated[
+            Literal["live", "killed", "withheld"],
+            Query(description="live (the default), or the killed or withheld stories"),
+        ] = "live",
         limit: Annotated[int, Query(ge=1)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> StoryPage:
-        """Stories, most recently active first (``last_seen`` descending), paginated."""
+        """Stories, most recently active first (``last_seen`` descending), paginated; killed
+        and withheld stories only when ``status`` asks for them."""
         if limit > max_page:
             raise HTTPException(422, f"limit must be at most {max_page}")
         since, until = check_time("since", since), check_time("until", until)
@@ -85,28 +97,30 @@ def create_app(store: Store, *, max_page: int = 500) -> FastAPI:
             source=source,
             lang=lang,
             min_size=min_size,
+            status=status,
             limit=limit,
             offset=offset,
         )
-        items = [StoryOut.of(s) for s in store.stories(query)]
+        items = [StoryOut.of(s) for s in store.stories(query)]  # live stories only
         total = store.count_stories(query)
         next_offset = offset + len(items) if offset + len(items) < total else None
         return StoryPage(
             items=items, total=total, limit=limit, offset=offset, next_offset=next_offset
         )
 
-    @app.get("/stories/{story_id:path}", response_model=StoryDetail, tags=["stories"])
-    def get_story(story_id: str) -> StoryDetail:
-        """One story with its members and each member's verdict (method, score)."""
+    def story_detail(story_id: str) -> StoryDetail:
         story = store.story(story_id)
         if story is None:
             raise HTTPException(404, f"no story {quoted(story_id)}")
-        members = [ArticleOut.of(m) for m in store.members(story_id)]
-        return StoryDetail(**StoryOut.of(story).model_dump(), members=members)
+        filed = [ArticleOut.of(m) for m in store.members(story_id)]
+        return StoryDetail(
+            **StoryOut.of(story).model_dump(),
+            members=[m for m in filed if m.status == "live"],
+            history=[m for m in filed if m.status != "live"],
+            revisions=[RevisionOut.of(r) for r in store.revisions(story_id)],
+        )
 
-    @app.get("/articles/{article_id:path}", response_model=ArticleDetail, tags=["articles"])
-    def get_article(article_id: str) -> ArticleDetail:
-        """One article: metadata, verdict and clean text."""
+    def article_detail(article_id: str) -> ArticleDetail:
         article = store.article(article_id)
         text = store.article_text(article_id)
         if article is None or text is None:
@@ -116,7 +130,46 @@ def create_app(store: Store, *, max_page: int = 500) -> FastAPI:
             **ArticleOut.of(article).model_dump(),
             text=text,
             is_canonical=story is not None and story.canonical_id == article.id,
+            versions=[VersionOut.of(v) for v in store.versions(article_id)],
         )
+
+    @app.get(
+        "/stories/{story_id:path}/revisions",
+        response_model=list[RevisionOut],
+        tags=["stories"],
+    )
+    def get_revisions(story_id: str) -> list[RevisionOut] | JSONResponse:
+        """A story's revision history, oldest first (one entry per story.v1 event)."""
+        if store.story(story_id) is None:
+            if store.story(f"{story_id}/revisions") is not None:  # the id ends in /revisions
+                return JSONResponse(story_detail(f"{story_id}/revisions").model_dump())
+            raise HTTPException(404, f"no story {quoted(story_id)}")
+        return [RevisionOut.of(r) for r in store.revisions(story_id)]
+
+    @app.get("/stories/{story_id:path}", response_model=StoryDetail, tags=["stories"])
+    def get_story(story_id: str) -> StoryDetail:
+        """One story, also a killed one: status, live members with their verdict (method,
+        score), the articles no longer live (history) and the revision history."""
+        return story_detail(story_id)
+
+    @app.get(
+        "/articles/{article_id:path}/versions",
+        response_model=list[VersionOut],
+        tags=["articles"],
+    )
+    def get_versions(article_id: str) -> list[VersionOut] | JSONResponse:
+        """Every stored version of the article's item, in stream order, with its status."""
+        versions = store.versions(article_id)
+        if not versions:
+            if store.article(f"{article_id}/versions") is not None:  # the id ends in /versions
+                return JSONResponse(article_detail(f"{article_id}/versions").model_dump())
+            raise HTTPException(404, f"no article {quoted(article_id)}")
+        return [VersionOut.of(v) for v in versions]
+
+    @app.get("/articles/{article_id:path}", response_model=ArticleDetail, tags=["articles"])
+    def get_article(article_id: str) -> ArticleDetail:
+        """One article: metadata, verdict, status, clean text and its item's versions."""
+        return article_detail(article_id)
 
     instrument(app, ready=lambda: store.ping() and store.schema_version() == LATEST_VERSION)
     return app

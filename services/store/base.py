@@ -9,11 +9,16 @@ Write path, one transaction per batch (``upsert``):
 1. upsert every article by id; a row changes only for a *later* stream entry
    (``stream_entry`` is the padded entry id), so a redelivered or reclaimed old message cannot
    overwrite a newer verdict: this is what makes the store idempotent;
-2. recompute the aggregates (size, sources, first/last seen) of every story the batch touched,
-   including the story an article *left* when dedupe moved it (a merge), and delete stories
-   left empty;
-3. take the canonical article from the newest entry of each story, and its title from the
-   articles table (so a canonical stored later still gets its title).
+2. record the story revisions the entries report (:mod:`services.store.revisions`);
+3. recompute the status and current flag of every version of each item the batch touched
+   (:func:`services.store.lifecycle.resolve_item`), from all its stored versions, so the answer
+   does not depend on the order entries arrived in;
+4. recompute the aggregates (live size, sources, first/last seen, status) of every story the
+   batch touched, including the story an article *left* when dedupe moved it (a merge) and the
+   stories of versions whose status changed, and delete stories left empty;
+5. take the canonical article from the story's latest revision (else the newest entry of the
+   story), replaced by a live member if it is withdrawn, and its title from the articles table
+   (so a canonical stored later still gets its title).
 
 SQL is written with ``?`` placeholders; :meth:`Store.sql` rewrites them for drivers that use
 ``%s``. Statements avoid anything SQLite or PostgreSQL would read differently.
@@ -27,10 +32,25 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from services.store.items import ITEM_COLUMNS, UPDATE_ITEM, item_rows, item_values
-from services.store.models import StoredArticle, Story, StoryQuery
+from services.store.lifecycle import (
+    LIVE,
+    Member,
+    Version,
+    choose_canonical,
+    own_status,
+    resolve_item,
+    story_status,
+)
+from services.store.models import ArticleVersion, StoredArticle, Story, StoryQuery, StoryRevision
+from services.store.revisions import (
+    REVISION_COLUMNS,
+    UPSERT_REVISION,
+    revision_from_row,
+    revision_rows,
+)
 from services.store.schema import MIGRATIONS
 from services.store.timefmt import iso, iso_or_none, now_iso, sortable_entry_id
-from wiredesk.messages import AnnotatedArticle
+from wiredesk.messages import AnnotatedArticle, AnnotatedArticleV2, ItemFields
 
 Row = tuple[Any, ...]
 
@@ -39,33 +59,42 @@ ARTICLE_COLUMNS = (
     "method, score, duplicate_of"
 )
 ARTICLE_COLUMNS += ", " + ", ".join(ITEM_COLUMNS)
-STORY_COLUMNS = "story_id, canonical_id, canonical_title, size, sources, first_seen, last_seen"
+ARTICLE_COLUMNS += ", status, is_current, item_change, supersedes"
+STORY_COLUMNS = (
+    "story_id, canonical_id, canonical_title, size, sources, first_seen, last_seen, status, "
+    "revision"
+)
+VERSION_COLUMNS = "id, version, status, is_current, received_at, story_id, item_change, supersedes"
 LATEST_VERSION = max(version for version, _, _ in MIGRATIONS)
 IN_CHUNK = 500  # parameters per IN (...) list, far below SQLite's and PostgreSQL's limits
 
 UPSERT_ARTICLE = """
 INSERT INTO articles (id, story_id, source, url, title, lang, published_at, received_at,
-    word_count, text_sha256, method, score, duplicate_of, text, stream_entry, stored_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    word_count, text_sha256, method, score, duplicate_of, text, stream_entry, stored_at,
+    item_change, supersedes, status, is_current)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 ON CONFLICT (id) DO UPDATE SET
     story_id = excluded.story_id, method = excluded.method, score = excluded.score,
     duplicate_of = excluded.duplicate_of, stream_entry = excluded.stream_entry,
-    stored_at = excluded.stored_at
+    stored_at = excluded.stored_at, item_change = excluded.item_change,
+    supersedes = excluded.supersedes
 WHERE excluded.stream_entry > articles.stream_entry
 """
 
 UPSERT_STORY = """
 INSERT INTO stories (story_id, canonical_id, canonical_title, canonical_entry, size, sources,
-    first_seen, last_seen)
-VALUES (?, ?, '', ?, ?, ?, ?, ?)
+    first_seen, last_seen, status, revision)
+VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (story_id) DO UPDATE SET
+    canonical_id = excluded.canonical_id, canonical_entry = excluded.canonical_entry,
     size = excluded.size, sources = excluded.sources,
     first_seen = excluded.first_seen, last_seen = excluded.last_seen,
-    canonical_id = CASE WHEN excluded.canonical_entry >= stories.canonical_entry
-        THEN excluded.canonical_id ELSE stories.canonical_id END,
-    canonical_entry = CASE WHEN excluded.canonical_entry >= stories.canonical_entry
-        THEN excluded.canonical_entry ELSE stories.canonical_entry END
+    status = excluded.status, revision = excluded.revision
 """
+
+SET_STATUS = "UPDATE articles SET status = ?, is_current = ? WHERE id = ?"
+VERSION_ROW = "id, source, guid, item_change, supersedes, pub_status, stream_entry, status, "
+VERSION_ROW += "is_current, story_id"
 
 REFRESH_TITLE = """
 UPDATE stories SET canonical_title = COALESCE(
@@ -82,6 +111,54 @@ class Tx(Protocol):
 
     def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Execute one statement per parameter row (drivers batch these)."""
+
+
+def _preferred(
+    members: dict[str, list[Row]],
+    stored: dict[str, tuple[str, str]],
+    last: dict[str, tuple[int, str, str]],
+    latest: dict[str, tuple[str, str]],
+) -> dict[str, tuple[str, str]]:
+    """Each non-empty story's preferred canonical and the entry it came from: the latest
+    revision's canonical when the story has revisions, else (as before revisions) the newest
+    entry's; :func:`~services.store.lifecycle.choose_canonical` then checks it is live."""
+    preferred: dict[str, tuple[str, str]] = {}
+    for story_id, rows in members.items():
+        if not rows:
+            continue
+        if story_id in latest and (
+            story_id not in stored or latest[story_id][0] >= stored[story_id][1]
+        ):
+            canonical, entry = latest[story_id][1], latest[story_id][0]
+        elif story_id in stored:
+            canonical, entry = stored[story_id]
+        else:  # only lost a member (moved by a merge): the first member stands in
+            canonical, entry = min(rows, key=lambda r: (r[3], r[4]))[4], ""
+        if story_id in last:  # dedupe's own account of the canonical wins
+            canonical = last[story_id][2]
+        preferred[story_id] = (canonical, entry)
+    return preferred
+
+
+def _lifecycle(article: AnnotatedArticle) -> tuple[str | None, str | None, str]:
+    """``item_change``, ``supersedes`` and the status a new row starts with (the batch's item
+    resolution then sets the status from all the item's versions)."""
+    if not isinstance(article, AnnotatedArticleV2):
+        return None, None, LIVE
+    return article.change, article.supersedes, own_status(article.change, article.pub_status)
+
+
+def item_of(article: AnnotatedArticle) -> tuple[str, str] | None:
+    """The item (``source``, ``guid``) an article is a version of; None without a guid."""
+    if isinstance(article, ItemFields) and article.guid:
+        return article.source, article.guid
+    return None
+
+
+def item_lock(item: tuple[str, str]) -> str:
+    """The lock name of an item (``source`` + ``guid``): writers of its versions queue on it,
+    so two batches never resolve the same item from different sets of versions."""
+    return "item\x1f" + "\x1f".join(item)
 
 
 def chunks(values: Sequence[str], size: int = IN_CHUNK) -> Iterator[Sequence[str]]:
@@ -117,7 +194,8 @@ class Store(ABC):
         del tx
 
     def lock_stories(self, tx: Tx, story_ids: Sequence[str]) -> None:
-        """Serialize concurrent writers of the same stories; no-op where writers are serial."""
+        """Serialize concurrent writers of the same stories (or items, named by
+        :func:`item_lock`); no-op where writers are serial."""
         del tx, story_ids
 
     # -- helpers ---------------------------------------------------------------------------
@@ -199,6 +277,7 @@ class Store(ABC):
                     article.text,
                     sortable_entry_id(entry_id),
                     stored_at,
+                    *_lifecycle(article),
                 )
                 for entry_id, article in rows
             ),
@@ -209,15 +288,27 @@ class Store(ABC):
             entry = sortable_entry_id(entry_id)
             if article.story_id not in latest or latest[article.story_id][0] < entry:
                 latest[article.story_id] = (entry, article.canonical_id)
+        items = sorted({item for _, article in rows if (item := item_of(article)) is not None})
+        plain = sorted({a.id for _, a in rows if item_of(a) is None})
         with self.transaction() as tx:
             previous = self._current_stories(tx, sorted({p[0] for p in params}))
-            touched = sorted(set(latest) | set(previous))
-            self.lock_stories(tx, touched)
+            previous |= {row[9] for row in self._versions_of(tx, items)}
+            touched = set(latest) | previous
+            # items first, then stories: a batch that later finds a version in a story it has
+            # not locked (below) holds no story lock another writer of that item waits behind
+            self.lock_stories(tx, [item_lock(item) for item in items])
+            self.lock_stories(tx, sorted(touched))
             tx.run_many(self.sql(UPSERT_ARTICLE), params)
-            items = item_rows(article for _, article in rows)
-            if items:
-                tx.run_many(self.sql(UPDATE_ITEM), items)
-            self._refresh_stories(tx, touched, latest)
+            updates = item_rows(article for _, article in rows)
+            if updates:
+                tx.run_many(self.sql(UPDATE_ITEM), updates)
+            revisions = revision_rows(rows)
+            if revisions:
+                tx.run_many(self.sql(UPSERT_REVISION), revisions)
+            changed = self._resolve_items(tx, items, plain) - touched
+            if changed:  # a version moved to a story this batch had not locked (rare)
+                self.lock_stories(tx, sorted(changed))
+            self._refresh_stories(tx, sorted(touched | changed), latest)
 
     def _current_stories(self, tx: Tx, article_ids: Sequence[str]) -> set[str]:
         """Stories the articles belong to now: they must be refreshed if an article moves."""
@@ -233,41 +324,144 @@ class Store(ABC):
             )
         return found
 
+    def _versions_of(self, tx: Tx, items: Sequence[tuple[str, str]]) -> list[Row]:
+        """Every stored version (VERSION_ROW columns) of these items."""
+        wanted = set(items)
+        found: list[Row] = []
+        for part in chunks(sorted({guid for _, guid in items})):
+            found.extend(
+                row
+                for row in self._run(
+                    tx,
+                    f"SELECT {VERSION_ROW} FROM articles "  # noqa: S608
+                    f"WHERE guid IN ({marks(len(part))})",
+                    part,
+                )
+                if (row[1], row[2]) in wanted
+            )
+        return found
+
+    def _resolve_items(
+        self, tx: Tx, items: Sequence[tuple[str, str]], plain: Sequence[str]
+    ) -> set[str]:
+        """Set status and current flag of every version of the batch's items (and of its
+        articles without a guid, each an item of one version); returns the stories of the rows
+        that changed, which must be refreshed too."""
+        groups: dict[tuple[str, str], list[Row]] = {}
+        for row in self._versions_of(tx, items):
+            groups.setdefault((row[1], row[2]), []).append(row)
+        for part in chunks(plain):
+            for row in self._run(
+                tx,
+                f"SELECT {VERSION_ROW} FROM articles "  # noqa: S608
+                f"WHERE guid IS NULL AND id IN ({marks(len(part))})",
+                part,
+            ):
+                groups[("", row[0])] = [row]
+        updates: list[tuple[str, int, str]] = []
+        stories: set[str] = set()
+        for versions in groups.values():
+            resolved = resolve_item(
+                [
+                    Version(
+                        id=r[0], change=r[3], supersedes=r[4], pub_status=r[5], stream_entry=r[6]
+                    )
+                    for r in versions
+                ]
+            )
+            for row in versions:
+                status, current = resolved[row[0]]
+                if (status, current) != (row[7], bool(row[8])):
+                    updates.append((status, int(current), row[0]))
+                    stories.add(row[9])
+        if updates:
+            tx.run_many(self.sql(SET_STATUS), sorted(updates, key=lambda u: u[2]))
+        return stories
+
     def _refresh_stories(
         self, tx: Tx, story_ids: Sequence[str], latest: dict[str, tuple[str, str]]
     ) -> None:
-        members: dict[str, list[Row]] = {story_id: [] for story_id in story_ids}
-        for part in chunks(story_ids):
-            for row in self._run(
-                tx,
-                "SELECT story_id, source, received_at, stream_entry, id FROM articles "  # noqa: S608
-                f"WHERE story_id IN ({marks(len(part))})",
-                part,
-            ):
-                members[row[0]].append(row)
+        members, stored, last = self._story_state(tx, story_ids)
+        preferred = _preferred(members, stored, last, latest)
+        status_of = self._statuses(tx, sorted({c for c, _ in preferred.values()}), members)
         upserts: list[tuple[Any, ...]] = []
         for story_id, rows in members.items():
             if not rows:
                 self._run(tx, "DELETE FROM stories WHERE story_id = ?", (story_id,))
                 continue
-            if story_id in latest:
-                entry, canonical_id = latest[story_id]
-            else:  # only lost a member (moved by a merge): entry '' keeps the stored canonical
-                entry, canonical_id = "", min(rows, key=lambda r: r[3])[4]
+            canonical, entry = preferred[story_id]
+            canonical = choose_canonical(
+                canonical,
+                [Member(r[4], (r[1], r[6]) if r[6] else ("", r[4]), r[5], r[3]) for r in rows],
+                preferred_status=status_of.get(canonical),
+            )
+            live = [r for r in rows if r[5] == LIVE]
+            revision = last.get(story_id)
             upserts.append(
                 (
                     story_id,
-                    canonical_id,
+                    canonical,
                     entry,
-                    len(rows),
-                    "\n".join(sorted({r[1] for r in rows})),
+                    len(live),
+                    "\n".join(sorted({r[1] for r in (live or rows)})),
                     min(r[2] for r in rows),
                     max(r[2] for r in rows),
+                    story_status((r[5] for r in rows), revision[1] if revision else None),
+                    revision[0] if revision else None,
                 )
             )
         if upserts:
             tx.run_many(self.sql(UPSERT_STORY), upserts)
             tx.run_many(self.sql(REFRESH_TITLE), [(u[0],) for u in upserts])
+
+    def _story_state(
+        self, tx: Tx, story_ids: Sequence[str]
+    ) -> tuple[dict[str, list[Row]], dict[str, tuple[str, str]], dict[str, tuple[int, str, str]]]:
+        """Per story: its article rows, its stored (canonical, canonical entry), and its latest
+        revision's (revision, event, canonical)."""
+        members: dict[str, list[Row]] = {story_id: [] for story_id in story_ids}
+        stored: dict[str, tuple[str, str]] = {}
+        last: dict[str, tuple[int, str, str]] = {}
+        for part in chunks(story_ids):
+            where = f"story_id IN ({marks(len(part))})"
+            for row in self._run(
+                tx,
+                "SELECT story_id, source, received_at, stream_entry, id, status, guid "  # noqa: S608
+                f"FROM articles WHERE {where}",
+                part,
+            ):
+                members[row[0]].append(row)
+            for row in self._run(
+                tx,
+                f"SELECT story_id, canonical_id, canonical_entry FROM stories WHERE {where}",  # noqa: S608
+                part,
+            ):
+                stored[row[0]] = (row[1], row[2])
+            for row in self._run(
+                tx,
+                "SELECT story_id, revision, event, canonical_id FROM story_revisions r "  # noqa: S608
+                f"WHERE {where} AND revision = (SELECT MAX(m.revision) FROM story_revisions m "
+                "WHERE m.story_id = r.story_id)",
+                part,
+            ):
+                last[row[0]] = (int(row[1]), row[2], row[3])
+        return members, stored, last
+
+    def _statuses(
+        self, tx: Tx, article_ids: Sequence[str], members: dict[str, list[Row]]
+    ) -> dict[str, str]:
+        """The stored status of each of these articles (absent: not stored)."""
+        known = {r[4]: r[5] for rows in members.values() for r in rows}
+        found = {a: known[a] for a in article_ids if a in known}
+        missing = [a for a in article_ids if a not in known]
+        for part in chunks(missing):
+            for row in self._run(
+                tx,
+                f"SELECT id, status FROM articles WHERE id IN ({marks(len(part))})",  # noqa: S608
+                part,
+            ):
+                found[row[0]] = row[1]
+        return found
 
     # -- read side -------------------------------------------------------------------------
 
@@ -304,11 +498,15 @@ class Store(ABC):
         if query.min_size is not None:
             clauses.append("size >= ?")
             params.append(query.min_size)
+        if query.status is not None:
+            clauses.append("status = ?")
+            params.append(query.status)
+        live = " AND a.status = 'live'" if query.status == LIVE else ""  # a live member's
         for column, value in (("source", query.source), ("lang", query.lang)):
             if value is not None:
                 clauses.append(  # column is one of two literals above, never input
                     "EXISTS (SELECT 1 FROM articles a WHERE a.story_id = stories.story_id "  # noqa: S608
-                    f"AND a.{column} = ?)"
+                    f"AND a.{column} = ?{live})"
                 )
                 params.append(value)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
@@ -321,7 +519,8 @@ class Store(ABC):
         return story_from_row(rows[0]) if rows else None
 
     def members(self, story_id: str) -> list[StoredArticle]:
-        """A story's articles in stream order: the first is the one that opened the story."""
+        """Every article filed under a story (any status) in stream order: the first is the one
+        that opened the story. The live members are those with ``status == 'live'``."""
         rows = self.query(
             f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE story_id = ? "  # noqa: S608
             "ORDER BY stream_entry, id",
@@ -340,9 +539,51 @@ class Store(ABC):
         rows = self.query("SELECT text FROM articles WHERE id = ?", (article_id,))
         return str(rows[0][0]) if rows else None
 
+    def versions(self, article_id: str) -> list[ArticleVersion]:
+        """Every stored version of the article's item (``source`` + ``guid``) in stream order;
+        an article without a guid is its item's only version; [] for an unknown article."""
+        rows = self.query("SELECT source, guid FROM articles WHERE id = ?", (article_id,))
+        if not rows:
+            return []
+        source, guid = rows[0]
+        where, params = (
+            ("id = ?", [article_id])
+            if guid is None
+            else (
+                "source = ? AND guid = ?",
+                [source, guid],
+            )
+        )
+        found = self.query(
+            f"SELECT {VERSION_COLUMNS} FROM articles WHERE {where} ORDER BY stream_entry, id",  # noqa: S608
+            params,
+        )
+        return [
+            ArticleVersion(
+                id=r[0],
+                version=r[1],
+                status=r[2],
+                current=bool(r[3]),
+                received_at=r[4],
+                story_id=r[5],
+                change=r[6],
+                supersedes=r[7],
+            )
+            for r in found
+        ]
+
+    def revisions(self, story_id: str) -> list[StoryRevision]:
+        """The story's revision history, oldest first (empty for a story without any)."""
+        rows = self.query(
+            f"SELECT {REVISION_COLUMNS} FROM story_revisions WHERE story_id = ? "  # noqa: S608
+            "ORDER BY revision",
+            (story_id,),
+        )
+        return [revision_from_row(row) for row in rows]
+
 
 def story_from_row(row: Row) -> Story:
-    story_id, canonical_id, title, size, sources, first_seen, last_seen = row
+    story_id, canonical_id, title, size, sources, first_seen, last_seen, status, revision = row
     return Story(
         story_id=story_id,
         canonical_id=canonical_id,
@@ -351,6 +592,8 @@ def story_from_row(row: Row) -> Story:
         sources=[s for s in str(sources).split("\n") if s],
         first_seen=first_seen,
         last_seen=last_seen,
+        status=status,
+        revision=None if revision is None else int(revision),
     )
 
 
@@ -382,5 +625,17 @@ def article_from_row(row: Row) -> StoredArticle:
         method=method,
         score=float(score),
         duplicate_of=duplicate_of,
-        **item_values(row[12:]),
+        **item_values(row[12 : 12 + len(ITEM_COLUMNS)]),
+        **lifecycle_values(row[12 + len(ITEM_COLUMNS) :]),
     )
+
+
+def lifecycle_values(row: Sequence[Any]) -> dict[str, Any]:
+    """The StoredArticle fields of the lifecycle columns (status, is_current, change, ...)."""
+    status, is_current, change, supersedes = row
+    return {
+        "status": status,
+        "current": bool(is_current),
+        "change": change,
+        "supersedes": supersedes,
+    }

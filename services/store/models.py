@@ -38,11 +38,17 @@ class StoredArticle:
     provider: str | None = None
     format: str | None = None
     subjects: list[dict[str, str | None]] | None = None
+    # the item's lifecycle (services.store.lifecycle): live, superseded, killed or withheld;
+    # whether this is the item's current version; what its entry did (annotated.v2 change)
+    status: str = "live"
+    current: bool = True
+    change: str | None = None
+    supersedes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Story:
-    """A story row: its canonical article and aggregates over its members."""
+    """A story row: its canonical article and aggregates over its live members."""
 
     story_id: str
     canonical_id: str
@@ -51,6 +57,36 @@ class Story:
     sources: list[str]
     first_seen: str
     last_seen: str
+    status: str = "live"  # live, killed or withheld (services.store.lifecycle)
+    revision: int | None = None  # the latest story revision the store knows, None without
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleVersion:
+    """One version of an item (``source`` + ``guid``), for an article's version history."""
+
+    id: str
+    version: str | None
+    status: str
+    current: bool
+    received_at: str
+    story_id: str
+    change: str | None
+    supersedes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRevision:
+    """One story event as the annotated entry that caused it reported it (story.v1)."""
+
+    story_id: str
+    revision: int
+    event: str
+    members: int | None
+    canonical_id: str
+    cause_id: str
+    cause_change: str
+    at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,5 +104,6 @@ class StoryQuery:
     source: str | None = None
     lang: str | None = None
     min_size: int | None = None
+    status: str | None = "live"  # killed and withheld stories are left out; None: every story
     limit: int = 50
     offset: int = 0

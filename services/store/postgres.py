@@ -7,7 +7,10 @@ What PostgreSQL needs on top, because several store replicas may write at once:
   each migration once;
 - a batch takes an advisory lock per story it touches (in sorted order, so two batches cannot
   deadlock) before recomputing the story's aggregates; under READ COMMITTED the second writer
-  then sees the first one's committed members, so sizes never go stale.
+  then sees the first one's committed members, so sizes never go stale;
+- the same for each wire item (``source`` + ``guid``) of the batch, taken before the story
+  locks, so two batches with versions of one item (even filed in different stories) resolve
+  its current version one after the other, from every committed version.
 
 One connection in autocommit mode guarded by a lock; writes open an explicit transaction. A
 broken connection (server restart) is replaced on the next call: the failed batch stays pending

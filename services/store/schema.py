@@ -72,4 +72,33 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX IF NOT EXISTS articles_guid ON articles (guid)",
         ),
     ),
+    (
+        3,
+        "item lifecycle and story revisions (annotated.v2 change, story_*)",
+        (
+            # every row stored before this is what it was: a live, current article
+            "ALTER TABLE articles ADD COLUMN status TEXT NOT NULL DEFAULT 'live'",
+            "ALTER TABLE articles ADD COLUMN is_current INTEGER NOT NULL DEFAULT 1",
+            "ALTER TABLE articles ADD COLUMN item_change TEXT",
+            "ALTER TABLE articles ADD COLUMN supersedes TEXT",
+            "ALTER TABLE stories ADD COLUMN status TEXT NOT NULL DEFAULT 'live'",
+            "ALTER TABLE stories ADD COLUMN revision INTEGER",
+            """
+            CREATE TABLE IF NOT EXISTS story_revisions (
+                story_id TEXT NOT NULL,
+                revision INTEGER NOT NULL,
+                event TEXT NOT NULL,
+                members INTEGER,
+                canonical_id TEXT NOT NULL,
+                cause_id TEXT NOT NULL,
+                cause_change TEXT NOT NULL,
+                decided_at TEXT NOT NULL,
+                stream_entry TEXT NOT NULL,
+                PRIMARY KEY (story_id, revision)
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS articles_item ON articles (source, guid)",
+            "CREATE INDEX IF NOT EXISTS stories_status ON stories (status, last_seen)",
+        ),
+    ),
 )

@@ -31,3 +31,10 @@ def sortable_entry_id(entry_id: str) -> str:
     """Stream ids compare as numbers; pad them so that text comparison agrees."""
     ms, _, seq = entry_id.partition("-")
     return f"{int(ms):015d}-{int(seq or 0):08d}"
+
+
+def entry_time(entry_id: str) -> str:
+    """When a stream entry was added (its id's milliseconds), as :func:`iso` text: the moment
+    the producer's atomic step committed, the same on every redelivery of the entry."""
+    ms, _, _ = entry_id.partition("-")
+    return iso(datetime.fromtimestamp(int(ms) / 1000, UTC))

@@ -91,7 +91,14 @@ async def test_health_readiness_and_openapi(client: httpx.AsyncClient) -> None:
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["schema_version"] >= 1
     paths = (await client.get("/openapi.json")).json()["paths"]
-    assert {"/stories", "/stories/{story_id}", "/articles/{article_id}", "/readyz"} <= set(paths)
+    assert {
+        "/stories",
+        "/stories/{story_id}",
+        "/stories/{story_id}/revisions",
+        "/articles/{article_id}",
+        "/articles/{article_id}/versions",
+        "/readyz",
+    } <= set(paths)
     assert set(paths["/stories"]) == {"get"}  # read-only
 
 

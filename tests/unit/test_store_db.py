@@ -48,7 +48,7 @@ def store(tmp_path: Path) -> SqliteStore:
 
 
 def test_migrations_are_idempotent(store: SqliteStore) -> None:
-    assert store.migrate() == store.migrate() == LATEST_VERSION == 2
+    assert store.migrate() == store.migrate() == LATEST_VERSION == 3
 
 
 def test_upserting_the_same_batch_twice_stores_each_article_once(store: SqliteStore) -> None:

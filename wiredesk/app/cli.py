@@ -482,17 +482,35 @@ def stories(
     source: Annotated[str | None, typer.Option(help="only with a member from this source")] = None,
     lang: Annotated[str | None, typer.Option(help="only with a member in this language")] = None,
     min_size: Annotated[int | None, typer.Option(help="only with at least this many")] = None,
+    status: Annotated[
+        str,
+        typer.Option(help="live (the default: what /stories lists), killed, withheld or any"),
+    ] = "live",
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
-    """List stored stories (DATABASE_URL): story, canonical title, size, sources, first seen."""
+    """List stored stories (DATABASE_URL): story, canonical title, size, sources, first seen.
+
+    Killed and withheld stories are left out unless --status asks for them.
+    """
     import dataclasses
 
     import orjson
 
+    from services.store.lifecycle import STORY_STATUSES
     from services.store.models import StoryQuery
 
+    if status not in (*STORY_STATUSES, "any"):
+        err.print(f"[red]--status must be one of {', '.join(STORY_STATUSES)}, any[/]")
+        raise typer.Exit(2)
     store = _store()
-    query = StoryQuery(source=source, lang=lang, min_size=min_size, limit=limit, offset=offset)
+    query = StoryQuery(
+        source=source,
+        lang=lang,
+        min_size=min_size,
+        status=None if status == "any" else status,
+        limit=limit,
+        offset=offset,
+    )
     found = store.stories(query)
     store.close()
     if as_json:
@@ -500,14 +518,17 @@ def stories(
             print(orjson.dumps(dataclasses.asdict(story)).decode())
         return
     table = Table("story", "canonical title", "size", "sources", "first seen")
+    if status != "live":
+        table.add_column("status")
     for story in found:
-        table.add_row(
+        cells = [
             story.story_id,
             story.canonical_title[:70],
             str(story.size),
             ", ".join(story.sources),
             story.first_seen[:19],
-        )
+        ]
+        table.add_row(*cells, *([story.status] if status != "live" else []))
     console.print(table)
 
 
@@ -516,14 +537,16 @@ def story(
     story_id: Annotated[str, typer.Argument(help="the story id (its first article's id)")],
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
 ) -> None:
-    """One stored story with its members, their verdicts and scores."""
+    """One stored story (also a killed one): status, members with their verdicts, scores and
+    status, and its revision history."""
     import dataclasses
 
     import orjson
 
     store = _store()
     found = store.story(story_id)
-    members = store.members(story_id) if found else []
+    filed = store.members(story_id) if found else []
+    revisions = store.revisions(story_id) if found else []
     store.close()
     if found is None:
         err.print(f"[red]no story {escape(repr(story_id))}[/]")
@@ -531,17 +554,22 @@ def story(
     if as_json:
         document = {
             **dataclasses.asdict(found),
-            "members": [dataclasses.asdict(m) for m in members],
+            "members": [dataclasses.asdict(m) for m in filed if m.status == "live"],
+            "history": [dataclasses.asdict(m) for m in filed if m.status != "live"],
+            "revisions": [dataclasses.asdict(r) for r in revisions],
         }
         print(orjson.dumps(document).decode())
         return
     console.print(
         f"story {found.story_id}: {found.canonical_title}\n"
+        f"status {found.status}, revision {_dash(found.revision)}, "
         f"size {found.size}, sources {', '.join(found.sources)}, "
         f"seen {found.first_seen} .. {found.last_seen}"
     )
-    table = Table("article", "source", "title", "method", "score", "duplicate of", "canonical")
-    for member in members:
+    table = Table(
+        "article", "source", "title", "method", "score", "duplicate of", "status", "canonical"
+    )
+    for member in filed:
         table.add_row(
             member.id,
             member.source,
@@ -549,9 +577,33 @@ def story(
             member.method,
             f"{member.score:.3f}",
             member.duplicate_of or "",
+            member.status,
             "*" if member.id == found.canonical_id else "",
         )
     console.print(table)
+    if revisions:
+        history = Table(
+            "revision",
+            "event",
+            "members",
+            "canonical",
+            "cause",
+            "change",
+            "at",
+            title="revisions",
+            title_justify="left",
+        )
+        for revision in revisions:
+            history.add_row(
+                str(revision.revision),
+                revision.event,
+                _dash(revision.members),
+                revision.canonical_id,
+                revision.cause_id,
+                revision.cause_change,
+                revision.at[:19],
+            )
+        console.print(history)
 
 
 @app.command()
@@ -559,7 +611,8 @@ def article(
     article_id: Annotated[str, typer.Argument(help="the article id")],
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
 ) -> None:
-    """One stored article: metadata, dedupe verdict and clean text."""
+    """One stored article: metadata, dedupe verdict, status, its item's versions and clean
+    text."""
     import dataclasses
 
     import orjson
@@ -567,24 +620,53 @@ def article(
     store = _store()
     found = store.article(article_id)
     text = store.article_text(article_id) if found else None
+    versions = store.versions(article_id) if found else []
     store.close()
     if found is None:
         err.print(f"[red]no article {escape(repr(article_id))}[/]")
         raise typer.Exit(1)
     if as_json:
-        print(orjson.dumps({**dataclasses.asdict(found), "text": text}).decode())
+        document = {
+            **dataclasses.asdict(found),
+            "text": text,
+            "versions": [dataclasses.asdict(v) for v in versions],
+        }
+        print(orjson.dumps(document).decode())
         return
     table = Table("field", "value", show_header=False)
     for key, value in dataclasses.asdict(found).items():
         table.add_row(key, _dash(value))
     console.print(table)
+    listing = Table(
+        "version",
+        "article",
+        "status",
+        "current",
+        "change",
+        "received",
+        "story",
+        title="versions",
+        title_justify="left",
+    )
+    for version in versions:
+        listing.add_row(
+            _dash(version.version),
+            version.id,
+            version.status,
+            "*" if version.current else "",
+            _dash(version.change),
+            version.received_at[:19],
+            version.story_id,
+        )
+    console.print(listing)
     console.print(text or "")
 
 
 @app.command()
 def tail(
     stream: Annotated[
-        str, typer.Argument(help="raw, normalized, annotated, unique, dlq, or a stream name")
+        str,
+        typer.Argument(help="raw, normalized, annotated, unique, stories, dlq, or a stream name"),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per entry")] = False,
     from_start: Annotated[
@@ -608,6 +690,8 @@ def tail(
     keys = pipeline_keys(client, settings)
     if keys.tagged and stream in ("raw", "normalized", "annotated", "dlq"):
         name = keys.streams_of(partition)[stream]  # the partition's stream (docs/design.md)
+    elif keys.tagged and stream == "stories":
+        name = keys.stories  # one stream, in the dedupe log's slot
     for entry in follow(client, name, from_start=from_start, count=count):
         if as_json:
             sys.stdout.write(orjson.dumps(entry.as_json()).decode() + "\n")
