@@ -238,8 +238,8 @@ def test_the_cli_shows_versions_status_and_revisions(stored: str) -> None:
 
 
 def test_tail_renders_story_events_readably(settings: WiredeskSettings, redis_url: str) -> None:
-    from services.api.streams import follow, resolve_stream
     from wiredesk.story_events import StoryCanonical, StoryCause, StoryEvent
+    from wiredesk.tail import follow, resolve_stream
 
     stream = resolve_stream(settings.streams, "stories")
     assert stream == settings.streams.stories

@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from services.store.base import LATEST_VERSION, Store
-from services.store.db import StoryQuery, open_store
+from services.store.db import open_store
+from services.store.models import StoryQuery
 from services.store.schema import MIGRATIONS
 from tests.lifecycle import SCENARIO, T0, snapshot, wire
 from tests.pg import backend_url, pg_server_url, pg_url  # noqa: F401
