@@ -300,13 +300,13 @@ def run(options: BenchOptions, console: Console) -> dict[str, Any]:
     if options.runs("cluster"):
         from tools.bench.cluster import compare
 
-        sample = corpus.raws[: options.cluster_articles]
+        head = corpus.raws[: options.cluster_articles]
         console.log(
             f"one node vs a 3-master cluster ({options.cluster_partitions} partitions, "
-            f"ingest x{options.cluster_ingest}): {len(sample):,} articles each"
+            f"ingest x{options.cluster_ingest}): {len(head):,} articles each"
         )
         results["cluster"] = compare(
-            sample,
+            head,
             partitions=options.cluster_partitions,
             ingest=options.cluster_ingest,
             timeout=options.timeout,
