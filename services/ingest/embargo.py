@@ -91,6 +91,7 @@ return {released, redis.call('ZCARD', KEYS[1]), first[2] or '', now}
 """
 
 MAX_BACKOFF_S = 30.0
+STOP_TIMEOUT_S = 5.0
 
 
 def release_ms(embargoed: datetime) -> int:
@@ -240,7 +241,8 @@ class ReleaseLoop:
     It sleeps until the next release time or ``poll_s``, whichever is sooner (another replica
     may hold a nearer item this one has not seen), so an item goes out within ``poll_s`` of its
     time at worst. Errors back off exponentially up to :data:`MAX_BACKOFF_S` and are logged;
-    :meth:`stop` cancels the task wherever it is (a sleep, a command retrying a dead Redis).
+    :meth:`stop` signals and cancels the task wherever it is (a pause, a command retrying a dead
+    Redis) and waits at most :data:`STOP_TIMEOUT_S` for it.
     """
 
     def __init__(
@@ -258,26 +260,50 @@ class ReleaseLoop:
         self.batch = batch
         self._on_release = on_release
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = asyncio.Event()
             self._task = asyncio.create_task(self._run(), name=f"embargo-release:{self.stage}")
 
     async def stop(self) -> None:
+        """End the loop now: signal it and cancel it, then wait (bounded) until it has ended.
+
+        Both, because a cancellation can be swallowed: one that lands while a redis-py command
+        is in flight may surface as that command's result or error instead (seen in tests), so
+        the loop also checks the event and its own pending cancellation before every pause.
+        """
         task, self._task = self._task, None
+        self._stopping.set()
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            done, _ = await asyncio.wait([task], timeout=STOP_TIMEOUT_S)
+            if not done:
+                log.warning("embargo release loop did not stop", extra={"stage": self.stage})
+            for finished in done:
+                if not finished.cancelled() and finished.exception() is not None:
+                    log.warning(
+                        "embargo release loop failed",
+                        extra={"stage": self.stage, "error": repr(finished.exception())},
+                    )
         _report(self.hold.names.hold, None)
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, unless the loop is being stopped (then return or raise at once)."""
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError  # a cancellation a command swallowed
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
     async def _run(self) -> None:
         failures = 0
-        while True:
+        while not self._stopping.is_set():
             try:
                 result = await self.hold.release(self.batch)
             except asyncio.CancelledError:
@@ -292,7 +318,7 @@ class ReleaseLoop:
                 with contextlib.suppress(Exception):  # Redis up, releasing broken: show it
                     peeked = await self.hold.peek()
                     _report(self.hold.names.hold, (peeked.held, peeked.overdue_s))
-                await asyncio.sleep(delay)
+                await self._pause(delay)
                 continue
             failures = 0
             _report(self.hold.names.hold, (result.held, result.overdue_s))
@@ -308,7 +334,7 @@ class ReleaseLoop:
                 )
                 if self._on_release is not None:
                     self._on_release(result.released)
-            await asyncio.sleep(self._delay(result))
+            await self._pause(self._delay(result))
 
     def _delay(self, result: ReleasePass) -> float:
         if result.released >= self.batch:
