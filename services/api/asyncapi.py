@@ -9,9 +9,8 @@ test fails when it differs from what the models generate.
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any
 
 import orjson
 from faststream.redis import RedisBroker, StreamSub
@@ -49,7 +48,6 @@ DESCRIPTION = (
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+$")
 """Channel and operation ids (AsyncAPI 3.0: letters, digits, ``_`` and ``-``); component keys
 also allow a dot, so ids valid here are valid there."""
-
 
 
 def spec_broker(streams: Streams | None = None, groups: Groups | None = None) -> RedisBroker:
