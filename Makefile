@@ -44,6 +44,7 @@ unit: $(STAMP)  ## only the fast tests that need no Redis
 schema: $(STAMP)  ## regenerate the committed JSON Schemas
 	$(BIN)/wiredesk schema --out schemas
 	$(BIN)/wiredesk asyncapi --out schemas/asyncapi.json
+	$(BIN)/python -m wiredesk.fieldtables docs/messages.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

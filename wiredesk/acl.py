@@ -40,6 +40,11 @@ _STATE = ("+get", "+set", "+hset", "+hget", "+hdel", "+expire", "+exists")
 # Partitions and clusters (docs/design.md): dedupe's outbox, WAIT with its probe key.
 _PARTITIONED = ("+hmget", "+hgetall", "+hexists", "+wait")
 _READ_ONLY = ("+xrange", "+xrevrange", "+xread", "+xinfo", "+xlen", "+exists", "+get")
+# Ingest's embargo hold (services/ingest/embargo.py): a sorted set and a hash per partition;
+# the release script reads the server's clock (TIME). The reader (``wiredesk status``) counts
+# the hold and reads its first release time, not the held payloads.
+_EMBARGO = ("+zadd", "+zrangebyscore", "+zrem", "+zcard", "+zrange", "+hset", "+hget", "+hdel")
+_EMBARGO_READ = ("+zcard", "+zrange")
 
 
 def _selector(keys: list[str], commands: tuple[str, ...]) -> str:
@@ -65,6 +70,8 @@ def selector_rules(settings: WiredeskSettings) -> dict[str, list[str]]:
     seen = f"{key('seen', 'raw')}:*"
     wait = f"{key('wait')}:*"  # WAIT's probe keys (wiredesk.cluster)
     dedupe_state = f"{key('dedupe')}:*"
+    embargo = [key("embargo"), f"{key('embargo')}:*"]
+    reader_keys = [*s.model_dump().values(), *embargo]
 
     def tagged(*names: str) -> list[str]:
         """Each name and its partitions' tagged names (``articles:raw:{wd:p0}``)."""
@@ -79,11 +86,15 @@ def selector_rules(settings: WiredeskSettings) -> dict[str, list[str]]:
     probe = _selector([wait], ("+set",))
     return {
         "ingest": [
-            *stage_root(tagged(s.raw, s.normalized, s.dlq, key("errors", "ingest")), [seen]),
+            *stage_root(
+                tagged(s.raw, s.normalized, s.dlq, key("errors", "ingest")), [seen], embargo
+            ),
+            "+time",
             _selector(tagged(s.raw), consume),
             _selector(tagged(s.normalized, s.dlq), add),
             _selector([seen], ("+get", "+set", "+exists")),
             _selector(tagged(key("errors", "ingest")), errors),
+            _selector(embargo, _EMBARGO),
             probe,
         ],
         "dedupe": [
@@ -120,7 +131,7 @@ def selector_rules(settings: WiredeskSettings) -> dict[str, list[str]]:
             probe,
         ],
         "producer": [*_CONNECT, *_PRODUCE, "+wait", *grant(tagged(s.raw)), f"~{wait}", probe],
-        "reader": [*_CONNECT, *_READ_ONLY, *(f"~{stream}" for stream in s.model_dump().values())],
+        "reader": [*_CONNECT, *_READ_ONLY, *_EMBARGO_READ, *(f"~{k}" for k in reader_keys)],
     }
 
 
@@ -143,6 +154,9 @@ def service_rules(settings: WiredeskSettings, *, selectors: bool = False) -> dic
             *stage,
             *tagged(s.raw, s.normalized, s.dlq, key("errors", "ingest")),
             f"~{key('seen', 'raw')}:*",
+            *_EMBARGO,
+            "+time",
+            *tagged(key("embargo")),
             wait,
         ],
         "dedupe": [
@@ -158,7 +172,13 @@ def service_rules(settings: WiredeskSettings, *, selectors: bool = False) -> dic
             wait,
         ],
         "producer": [*_CONNECT, *_PRODUCE, "+wait", "+set", *tagged(s.raw), wait],
-        "reader": [*_CONNECT, *_READ_ONLY, *(f"~{stream}" for stream in s.model_dump().values())],
+        "reader": [
+            *_CONNECT,
+            *_READ_ONLY,
+            *_EMBARGO_READ,
+            *(f"~{stream}" for stream in s.model_dump().values()),
+            *tagged(key("embargo")),
+        ],
     }
 
 

@@ -19,6 +19,8 @@ Two layouts, chosen by :meth:`Keys.tagged`:
   ``articles:annotated:{wd:p0}``        dedupe -> store, your consumers
   ``articles:dlq:{wd:p0}``              every stage of partition 0
   ``wd:seen:raw:{wd:p0}:<article id>``  ingest's replay guard
+  ``wd:embargo:{wd:p0}``                ingest's embargo hold: release times
+  ``wd:embargo:items:{wd:p0}``          ingest's embargo hold: the held articles
   ====================================  =========================================
 
   The global dedupe state shares the slot of ``articles:unique`` (whose name stays exactly as
@@ -114,6 +116,20 @@ class Keys:
         if not self.tagged:
             return f"{self.prefix}:seen:raw:{article_id}"
         return f"{self.prefix}:seen:raw:{self.tag(partition)}:{article_id}"
+
+    def embargo(self, partition: int = 0) -> str:
+        """Ingest's embargo hold of a partition: a sorted set of held entries scored by their
+        release time (ms). In the partition's slot, so holding an item, acking its input and
+        releasing it into the partition's normalized stream are each one script."""
+        if not self.tagged:
+            return f"{self.prefix}:embargo"
+        return f"{self.prefix}:embargo:{self.tag(partition)}"
+
+    def embargo_items(self, partition: int = 0) -> str:
+        """The held articles themselves (a hash beside :meth:`embargo`, same slot)."""
+        if not self.tagged:
+            return f"{self.prefix}:embargo:items"
+        return f"{self.prefix}:embargo:items:{self.tag(partition)}"
 
     def errors(self, stage: str, partition: int = 0) -> str:
         """Last error per pending entry (entry ids are per stream, so per partition)."""

@@ -81,22 +81,39 @@ def max_future_skew() -> timedelta:
     return timedelta(seconds=max(seconds, 0))
 
 
+def as_utc(value: datetime) -> datetime:
+    """A time without a zone is read as UTC, and carries the zone from here on.
+
+    The published JSON Schemas say ``format: date-time`` (RFC 3339, where the offset is
+    mandatory), so a zoneless time passed through would be emitted without an offset and fail
+    the pipeline's own schemas in every strict validator (Ajv with ajv-formats, jsonschema with
+    a format checker); naive and aware times also cannot be compared. Reading it as UTC, at the
+    wire boundary (every message model), keeps what a producer meant in the usual case (servers
+    log UTC) and makes every emitted time carry ``Z`` or its offset.
+    """
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def check_date(value: datetime) -> datetime:
     """A date every backend can store and every stage can convert to UTC, not far ahead."""
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise ValueError(f"year {value.year} is outside {MIN_YEAR}..{MAX_YEAR}")
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    aware = as_utc(value)
     limit = datetime.now(UTC) + max_future_skew()
     if aware > limit:
         raise ValueError(
             f"{value.isoformat()} is more than {FUTURE_SKEW_ENV}="
             f"{int(max_future_skew().total_seconds())} s in the future"
         )
-    return value
+    return aware
 
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+"""Any time on the wire: a zoneless one is read as UTC (:func:`as_utc`)."""
 
 SaneDatetime = Annotated[datetime, AfterValidator(check_date)]
-"""A date in ``MIN_YEAR..MAX_YEAR`` and at most the configured skew ahead of now."""
+"""A date in ``MIN_YEAR..MAX_YEAR`` and at most the configured skew ahead of now; zoneless is
+read as UTC."""
 
 Identifier = Annotated[
     str, Field(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_no_controls)

@@ -30,6 +30,7 @@ from wiredesk.limits import (
     ShortText,
     SourceName,
     Title,
+    UtcDatetime,
 )
 
 __all__ = [
@@ -112,9 +113,11 @@ class ItemFields(BaseModel):
         "NewsML-G2 guid, feed guid/id)",
     )
     version: str | None = Field(default=None, max_length=100, description="the item's version")
-    version_created: datetime | None = Field(default=None, description="when this version was made")
+    version_created: UtcDatetime | None = Field(
+        default=None, description="when this version was made"
+    )
     pub_status: PubStatus = Field(default="usable", description="usable, withheld or canceled")
-    embargoed: datetime | None = Field(default=None, description="not to be published before")
+    embargoed: UtcDatetime | None = Field(default=None, description="not to be published before")
     urgency: int | None = Field(default=None, ge=0, le=9, description="1 most urgent .. 9 least")
     language: str | None = Field(
         default=None, max_length=35, description="the provider's language tag (BCP 47), as given"
@@ -295,7 +298,7 @@ class DeadLetter(WireModel):
     attempts: int
     source_stream: str
     source_id: str
-    failed_at: datetime = Field(default_factory=utcnow)
+    failed_at: UtcDatetime = Field(default_factory=utcnow)
     payload: str = Field(description="the original entry's data field")
     payload_encoding: Literal["utf-8", "base64"] = "utf-8"
     truncated: bool = Field(

@@ -1,9 +1,10 @@
-"""``wiredesk status``: streams, groups, lag, pending and dead letters in one snapshot."""
+"""``wiredesk status``: streams, groups, lag, pending, dead letters, embargoes in one snapshot."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -25,10 +26,30 @@ class GroupRow:
     idle_ms: int | None = None  # the least idle consumer: how long since the group did anything
 
 
+@dataclass(frozen=True, slots=True)
+class EmbargoRow:
+    """Ingest's embargo hold of one partition: how many items wait, and for when the next."""
+
+    key: str
+    held: int
+    next_release: datetime | None = None
+
+
 @dataclass(slots=True)
 class Status:
     rows: list[GroupRow] = field(default_factory=list)
     dead_letters: Counter[tuple[str, str]] = field(default_factory=Counter)  # (stage, reason)
+    embargoes: list[EmbargoRow] = field(default_factory=list)
+
+    @property
+    def held(self) -> int:
+        """Items held for an embargo, every partition."""
+        return sum(row.held for row in self.embargoes)
+
+    @property
+    def next_release(self) -> datetime | None:
+        """The earliest release time of any held item."""
+        return min((r.next_release for r in self.embargoes if r.next_release), default=None)
 
 
 def _text(value: Any) -> str:
@@ -71,6 +92,8 @@ def collect(client: redis.Redis, settings: WiredeskSettings) -> Status:
                     idle_ms=idle,
                 )
             )
+    for p in keys.all_partitions:
+        status.embargoes.append(embargo_row(client, keys.embargo(p)))
     for dlq in dlqs:
         for item in read_letters(client, dlq):
             if item.letter is None:
@@ -78,3 +101,11 @@ def collect(client: redis.Redis, settings: WiredeskSettings) -> Status:
             else:
                 status.dead_letters[(item.letter.stage, item.letter.reason)] += 1
     return status
+
+
+def embargo_row(client: Any, key: str) -> EmbargoRow:
+    """The hold's size and earliest release (scores are release times in ms, UTC)."""
+    held = int(client.zcard(key))
+    first = client.zrange(key, 0, 0, withscores=True) if held else []
+    when = datetime.fromtimestamp(first[0][1] / 1000, UTC) if first else None
+    return EmbargoRow(key=key, held=held, next_release=when)

@@ -11,12 +11,11 @@ a story, so a consumer keeps a copy current idempotently by ``story_id`` + ``rev
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from wiredesk.limits import Identifier, Title
+from wiredesk.limits import Identifier, Title, UtcDatetime
 from wiredesk.messages import Change, PubStatus, StoryEventKind, WireModel, utcnow
 
 __all__ = ["StoryCanonical", "StoryCause", "StoryEvent"]
@@ -56,4 +55,4 @@ class StoryEvent(WireModel):
         description="the canonical after the change; null once the story is killed"
     )
     cause: StoryCause
-    at: datetime = Field(default_factory=utcnow, description="when dedupe decided it")
+    at: UtcDatetime = Field(default_factory=utcnow, description="when dedupe decided it")

@@ -9,6 +9,7 @@ test fails when it differs from what the models generate.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -25,6 +26,7 @@ from wiredesk.messages import (
     RawArticleV2,
 )
 from wiredesk.settings import Groups, Streams
+from wiredesk.story_events import StoryEvent
 
 TITLE = "wiredesk streams"
 VERSION = "1"
@@ -35,8 +37,17 @@ DESCRIPTION = (
     "(at-least-once delivery: be idempotent by `story_id`). See docs/consumers.md. "
     "Version 2 of raw, article and annotated adds the wire item's metadata (guid, version, "
     "pub_status, language, ...): a stream carries v1 and v2 entries side by side, told apart "
-    "by the `schema` field; each is documented below as its own channel (`...:v2`)."
+    "by the `schema` field; each is documented below as its own channel (`..._v2`). "
+    "`articles:stories` carries story.v1: one entry per change of a story (created, updated, "
+    "killed), idempotent by `story_id` + `revision`. Entries carry no correlation id: the "
+    "stream id identifies an entry, the payload's `id` (or `story_id` + `revision`) its "
+    "content. Channel, operation and component ids are the titles below with every character "
+    "outside `[A-Za-z0-9_-]` replaced by `_`; `address` is the stream's real name."
 )
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+$")
+"""Channel and operation ids (AsyncAPI 3.0: letters, digits, ``_`` and ``-``); component keys
+also allow a dot, so ids valid here are valid there."""
 
 
 def spec_broker(streams: Streams | None = None, groups: Groups | None = None) -> RedisBroker:
@@ -74,6 +85,14 @@ def spec_broker(streams: Streams | None = None, groups: Groups | None = None) ->
         schema=DeadLetter,
         title="any-stage:articles:dlq",
         description="Every stage dead-letters entries it gave up on, with the original payload.",
+    )
+
+    broker.publisher(
+        stream=streams.stories,
+        schema=StoryEvent,
+        title="dedupe:articles:stories",
+        description="Dedupe publishes one story.v1 event per change of a story (created, "
+        "updated, killed), in the same atomic step as the decision; revision +1 per event.",
     )
 
     for stream, model, title, about in (
@@ -122,12 +141,68 @@ def spec_broker(streams: Streams | None = None, groups: Groups | None = None) ->
         "your-service:articles:unique",
         "A downstream consumer: its own group, created at 0 with MKSTREAM; ack after work.",
     )
+    consumer(
+        streams.stories,
+        "<your-group>",
+        StoryEvent,
+        "your-service:articles:stories",
+        "A downstream copy of every story, kept current from story events alone "
+        "(docs/consumers.md): apply an event only if its revision is the next one.",
+    )
     return broker
+
+
+def safe_id(name: str) -> str:
+    """``dedupe:articles:unique:v2`` -> ``dedupe_articles_unique_v2``: FastStream names
+    channels, operations and messages after the titles, and the spec forbids ``:`` there."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)
+
+
+def _ref(ref: str) -> str:
+    """A ``$ref`` with every path segment made safe (the ``#/`` and section names are)."""
+    head, _, path = ref.partition("#/")
+    return f"{head}#/" + "/".join(safe_id(part) for part in path.split("/"))
+
+
+def conform(node: Any) -> Any:
+    """The document with spec-conformant keys, refs rewritten to match, and no
+    ``correlationId`` (FastStream adds one pointing at a ``correlation_id`` header that
+    wiredesk's entries never carry: a generated client would look for it in vain)."""
+    if isinstance(node, list):
+        return [conform(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "correlationId":
+            continue
+        if key == "$ref" and isinstance(value, str):
+            out[key] = _ref(value)
+        else:
+            out[key] = conform(value)
+    for section in ("channels", "operations"):
+        if isinstance(out.get(section), dict):
+            out[section] = _renamed(out[section])
+    if isinstance(out.get("components"), dict):
+        out["components"] = {
+            kind: _renamed(entries) if isinstance(entries, dict) else entries
+            for kind, entries in out["components"].items()
+        }
+    if isinstance(out.get("messages"), dict) and "address" in out:  # a channel's messages
+        out["messages"] = _renamed(out["messages"])
+    return out
+
+
+def _renamed(entries: dict[str, Any]) -> dict[str, Any]:
+    renamed = {safe_id(key): value for key, value in entries.items()}
+    if len(renamed) != len(entries):
+        raise ValueError(f"two ids differ only in characters made safe: {sorted(entries)}")
+    return renamed
 
 
 def asyncapi_document() -> dict[str, Any]:
     spec = AsyncAPI(spec_broker(), title=TITLE, version=VERSION, description=DESCRIPTION)
-    document: dict[str, Any] = orjson.loads(spec.to_specification().to_json())
+    document: dict[str, Any] = conform(orjson.loads(spec.to_specification().to_json()))
     return document
 
 

@@ -31,6 +31,18 @@ class IngestSettings(WiredeskSettings):
         ge=1,
         description="an article id seen within this window is recognised as a replay and dropped",
     )
+    embargo_hold: bool = Field(
+        default=True,
+        description="hold items whose embargoed time is ahead until then (in Redis); false "
+        "passes them on at once, for consumers that honour embargoed themselves",
+    )
+    embargo_poll_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=3600,
+        description="how often the release loop looks for due items, at most: an item goes out "
+        "within this long after its embargo (sooner when this replica holds the next one)",
+    )
     naive_timezone: str = Field(
         default="UTC",
         description="IANA zone in which dates printed without a zone are read",

@@ -94,6 +94,7 @@ async def test_every_script_of_a_partition_runs_in_one_slot(
     touch = make_script(acluster, "for i = 1, #KEYS do redis.call('EXISTS', KEYS[i]) end return 1")
     for p in keys.all_partitions:
         same_slot = [*keys.streams_of(p).values(), keys.seen_raw(p, "x"), keys.errors("ingest", p)]
+        same_slot += [keys.embargo(p), keys.embargo_items(p)]
         assert await touch(keys=same_slot) == 1
     dedupe = [keys.dedupe_log, keys.dedupe_head, keys.unique]
     dedupe += [keys.dedupe_outbox(p) for p in keys.all_partitions]

@@ -100,6 +100,8 @@ def _matrix(settings: WiredeskSettings) -> list[tuple[str, str, tuple[object, ..
         ("ingest", "XADD its output", ("XADD", s.normalized, "*", "data", "{}"), True),
         ("ingest", "XLEN the DLQ", ("XLEN", s.dlq), True),
         ("ingest", "SET its seen key", ("SET", seen, "1"), True),
+        ("ingest", "ZADD its embargo hold", ("ZADD", key("embargo"), "1", "m"), True),
+        ("ingest", "HSET its held items", ("HSET", key("embargo", "items"), "d:m", "{}"), True),
         ("ingest", "XADD annotated", ("XADD", s.annotated, "*", "data", "{}"), False),
         ("ingest", "DEL the DLQ", ("DEL", s.dlq), False),
         ("ingest", "XDEL the DLQ", ("XDEL", s.dlq, "1-0"), False),
@@ -132,6 +134,9 @@ def _matrix(settings: WiredeskSettings) -> list[tuple[str, str, tuple[object, ..
         ("reader", "XTRIM dlq", ("XTRIM", s.dlq, "MAXLEN", "0"), False),
         ("reader", "XREADGROUP", ("XREADGROUP", "GROUP", "g", "c", "STREAMS", s.raw, ">"), False),
         ("reader", "SET a seen key", ("SET", seen, "1"), False),
+        ("reader", "ZCARD the embargo hold", ("ZCARD", key("embargo")), True),
+        ("reader", "ZADD the embargo hold", ("ZADD", key("embargo"), "1", "m"), False),
+        ("store", "ZADD the embargo hold", ("ZADD", key("embargo"), "1", "m"), False),
         ("reader", "EVAL", ("EVAL", "return 1", "0"), False),
     ]
 

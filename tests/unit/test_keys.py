@@ -26,6 +26,8 @@ def test_one_partition_on_one_node_keeps_every_name_wiredesk_always_used() -> No
     assert keys.dedupe_log == settings.key("dedupe", "log")
     assert keys.dedupe_head == settings.key("dedupe", "head")
     assert keys.errors("ingest") == settings.key("errors", "ingest")
+    assert keys.embargo(0) == "wd:embargo"
+    assert keys.embargo_items(0) == "wd:embargo:items"
 
 
 @pytest.mark.parametrize(("cluster", "partitions"), [(True, 1), (False, 4), (True, 8)])
@@ -39,6 +41,7 @@ def test_each_script_touches_one_slot(cluster: bool, partitions: int) -> None:
         # ingest's commit, dead letters, dlq replay, dedupe's finish step, errors
         partition_keys = [*keys.streams_of(p).values(), keys.seen_raw(p, "a{b}c")]
         partition_keys.append(keys.errors("dedupe", p))
+        partition_keys += [keys.embargo(p), keys.embargo_items(p)]  # ingest's hold and release
         assert len({key_slot(k.encode()) for k in partition_keys}) == 1
     dedupe = [keys.dedupe_log, keys.dedupe_head, keys.unique]
     dedupe += [keys.dedupe_outbox(p) for p in keys.all_partitions]

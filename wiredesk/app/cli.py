@@ -443,7 +443,8 @@ def _dash(value: object) -> str:
 
 @app.command()
 def status() -> None:
-    """Streams, consumer groups, lag, pending entries and dead letters (REDIS_URL)."""
+    """Streams, consumer groups, lag, pending entries, dead letters and items held for an
+    embargo with the next release time (REDIS_URL)."""
     from wiredesk.status import collect
 
     client, settings = _redis()
@@ -472,6 +473,14 @@ def status() -> None:
         console.print(letters)
     else:
         console.print("no dead letters")
+    if snapshot.held:
+        when = snapshot.next_release
+        console.print(
+            f"embargo: {snapshot.held} held, next release "
+            f"{when.isoformat(timespec='seconds') if when else '-'}"
+        )
+    else:
+        console.print("embargo: none held")
 
 
 @app.command()
