@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from services.dedupe.handlers import DedupeStage
 from services.dedupe.state import Conflict, Item, encode_record
@@ -235,7 +236,16 @@ class DedupePartition:
         await ensure_group(redis, self.input_stream, self.group)
         await self.shared.setup(redis)
         self._committer = StreamCommitter(redis, input_stream=self.input_stream, group=self.group)
-        await self.shared.sweep(self.partition)  # what a dead replica decided but did not emit
+        try:  # what a dead replica decided but did not emit
+            await self.shared.sweep(self.partition)
+        except RedisError as exc:
+            # A failover in progress (ReplicationShort, MOVED storms, a dead master) must not
+            # end the process: those entries are still pending, so the reclaim loop hands them
+            # to settle_reclaimed, which finishes them from the outbox all the same.
+            log.warning(
+                "start-up sweep of the outbox failed; the reclaim loop will finish its entries",
+                extra={"partition": self.partition, "error": str(exc)},
+            )
 
     async def handle(self, entries: list[Entry]) -> None:
         await self.shared.handle(self, entries)
