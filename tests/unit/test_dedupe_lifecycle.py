@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -72,9 +73,9 @@ class Timeline:
             choose=first,
         )
         self.clock += 1
-        fact = Fact(**{**_fields(fact), "seen_ms": self.clock})
+        fact = replace(fact, seen_ms=self.clock)
         view.apply(fact)
-        events = [
+        events: list[tuple[str, int, int, str | None, Change]] = [
             (
                 e.event,
                 e.revision,
@@ -86,10 +87,6 @@ class Timeline:
         ]
         self.state.apply(fact)
         return kind, events
-
-
-def _fields(fact: Fact) -> dict[str, object]:
-    return {name: getattr(fact, name) for name in Fact.__slots__}  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
