@@ -1,0 +1,127 @@
+"""Items' lifecycles through the real stages on the suite's Redis: new versions, kills, late
+copies, story events, with one dedupe replica and with three taking turns.
+
+The stages run in this process, each through its StageRunner (the path the services take);
+the process-level runs, with SIGKILLs, are in tests/e2e/test_lifecycle.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from redis.asyncio import Redis
+
+from services.dedupe.handlers import DedupeStage
+from services.dedupe.settings import DedupeSettings
+from services.ingest.handlers import IngestStage
+from services.ingest.settings import IngestSettings
+from tests.lifecycle_story import STEPS, check_story_run, read_run, story_items
+from wiredesk.observability import PROCESSED
+from wiredesk.replay import publish
+from wiredesk.service import StageRunner
+from wiredesk.settings import WiredeskSettings
+from wiredesk.streaming import parse_entries, read_new
+
+pytestmark = pytest.mark.integration
+
+
+async def drain(runner: StageRunner, consumer: str) -> int:
+    """Process what the runner's group has not read yet; returns entries handled."""
+    handled = 0
+    while entries := await read_new(
+        runner.redis,
+        stream=runner.stage.input_stream,
+        group=runner.stage.group,
+        consumer=consumer,
+        count=50,
+    ):
+        await runner.process(entries)
+        handled += len(entries)
+    return handled
+
+
+def counted(outcome: str) -> float:
+    return float(PROCESSED.labels("dedupe", outcome)._value.get())
+
+
+async def replay_story(settings: WiredeskSettings, aredis: Redis, replicas: int) -> None:
+    common = settings.model_dump(exclude={"consumer"})
+    ingest_settings = IngestSettings(**common, consumer="ingest-1")
+    ingest = StageRunner(IngestStage(ingest_settings), ingest_settings)
+    dedupe: list[StageRunner] = []
+    for n in range(replicas):
+        s = DedupeSettings(**common, consumer=f"dedupe-{n}", semantic=False)
+        dedupe.append(StageRunner(DedupeStage(s), s))
+    items = story_items()
+    late_before = counted("late-version")
+    await ingest.start()
+    for runner in dedupe:
+        await runner.start()
+    try:
+        for number, name in enumerate(STEPS):
+            assert await publish(aredis, settings.streams.raw, [items[name]]) == 1
+            assert await drain(ingest, "ingest-1") == 1
+            runner = dedupe[number % replicas]  # the replicas take turns: each catches up
+            assert await drain(runner, f"dedupe-{number % replicas}") == 1, name
+        run = await read_run(aredis, settings.streams)
+        check_story_run(run, items)
+        assert counted("late-version") == late_before + 1
+        await check_replicas_agree([r.stage for r in dedupe], settings)  # type: ignore[misc]
+    finally:
+        for runner in (ingest, *dedupe):
+            await runner.stop()
+
+
+async def check_replicas_agree(stages: Sequence[DedupeStage], settings: WiredeskSettings) -> None:
+    """Every replica, and a new one replaying the log, holds the same stories and items."""
+    fresh = DedupeStage(DedupeSettings(**settings.model_dump(exclude={"consumer"}), semantic=False))
+    from redis.asyncio import Redis as AsyncRedis
+
+    client = AsyncRedis.from_url(settings.redis_url)
+    try:
+        await fresh.setup(client)
+        for stage in stages:
+            await stage.state.catch_up(stage.index, stage.lifecycle)
+        views = [s.lifecycle for s in (*stages, fresh)]
+        assert all(v is not None for v in views)
+        summaries = {
+            repr(
+                sorted(
+                    (sid, st.revision, st.canonical, tuple(st.live))
+                    for sid, st in v.stories.items()  # type: ignore[union-attr]
+                )
+            )
+            for v in views
+        }
+        assert len(summaries) == 1, summaries
+        items = {repr(sorted(v.items.items())) for v in views}  # type: ignore[union-attr]
+        assert len(items) == 1
+    finally:
+        await fresh.close()
+        await client.aclose()
+
+
+async def test_one_replica_versions_kill_and_late_copy(
+    settings: WiredeskSettings, aredis: Redis
+) -> None:
+    await replay_story(settings, aredis, replicas=1)
+
+
+async def test_three_replicas_taking_turns_compute_the_same_revisions(
+    settings: WiredeskSettings, aredis: Redis
+) -> None:
+    await replay_story(settings, aredis, replicas=3)
+
+
+async def test_story_events_carry_schema_and_are_valid_story_v1(
+    settings: WiredeskSettings, aredis: Redis
+) -> None:
+    from wiredesk.story_events import StoryEvent
+
+    await replay_story(settings, aredis, replicas=1)
+    raw = parse_entries(await aredis.xrange(settings.streams.stories) or [])
+    assert raw
+    for _, fields in raw:
+        assert fields[b"schema"] == b"story.v1"
+        StoryEvent.model_validate_json(fields[b"data"])
