@@ -573,7 +573,8 @@ def article(
 @app.command()
 def tail(
     stream: Annotated[
-        str, typer.Argument(help="raw, normalized, annotated, unique, dlq, or a stream name")
+        str,
+        typer.Argument(help="raw, normalized, annotated, unique, stories, dlq, or a stream name"),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per entry")] = False,
     from_start: Annotated[

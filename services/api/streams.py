@@ -41,16 +41,42 @@ class StreamEntry:
         doc = self.data if isinstance(self.data, dict) else {}
         if self.schema and self.schema.startswith("deadletter"):
             detail = f"{doc.get('reason')} from {doc.get('stage')}: {doc.get('error', '')[:80]}"
+        elif self.schema and self.schema.startswith("story."):
+            detail = story_line(doc)
         elif "story_id" in doc:
+            change = doc.get("change")
             detail = (
                 f"story={str(doc['story_id'])[:12]} {doc.get('method')} "
                 f"{float(doc.get('score', 0)):.3f} {doc.get('title', '')[:70]!r}"
+                + (
+                    f" {change} r{doc.get('story_revision')}"
+                    if change not in (None, "added")
+                    else ""
+                )
             )
         elif "title" in doc or "url" in doc:
             detail = f"{doc.get('source')} {doc.get('title') or doc.get('url')!r}"[:110]
         else:
             detail = str(self.data)[:110]
         return f"{self.id} {self.schema or '-'} {detail}"
+
+
+def story_line(doc: dict[str, Any]) -> str:
+    """A story.v1 event in one line: ``story <id> r3 updated members=2 canonical=<id> 'title'
+    cause=<id> v2 updated`` (``canonical=-`` once the story is killed)."""
+    canonical = doc.get("canonical") or {}
+    cause = doc.get("cause") or {}
+    shown = (
+        f"canonical={canonical.get('id')} {str(canonical.get('title') or '')[:60]!r}"
+        if canonical
+        else "canonical=-"
+    )
+    version = f" v{cause['version']}" if cause.get("version") else ""
+    return (
+        f"story {doc.get('story_id')} r{doc.get('revision')} {doc.get('event')} "
+        f"members={doc.get('members')} {shown} cause={cause.get('id')}{version} "
+        f"{cause.get('change')}"
+    )
 
 
 def parse_entry(stream: str, entry_id: Any, fields: dict[Any, Any]) -> StreamEntry:

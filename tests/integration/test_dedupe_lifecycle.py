@@ -125,3 +125,31 @@ async def test_story_events_carry_schema_and_are_valid_story_v1(
     for _, fields in raw:
         assert fields[b"schema"] == b"story.v1"
         StoryEvent.model_validate_json(fields[b"data"])
+
+
+async def test_tail_renders_story_events_one_readable_line_each(
+    settings: WiredeskSettings, aredis: Redis
+) -> None:
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    await replay_story(settings, aredis, replicas=1)
+    env = {
+        **os.environ,
+        "REDIS_URL": settings.redis_url,
+        "WIREDESK_KEY_PREFIX": settings.key_prefix,
+        **settings.streams.env(),
+    }
+    command = [sys.executable, "-m", "wiredesk", "tail", "stories", "--from-start", "--count", "5"]
+    done = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    shown = done.stdout.splitlines()
+    assert len(shown) == 5
+    first, last = shown[0].split(" ", 2)[2], shown[-1].split(" ", 2)[2]
+    assert first.startswith("story ") and " r1 created members=1 canonical=" in first
+    assert first.endswith(" v1 added")
+    assert " r5 updated members=2 " in last and last.endswith(" v3 killed")
+    assert "'Lunch Taking a Toll?" in last  # the canonical's title
