@@ -7,7 +7,7 @@ the process-level runs, with SIGKILLs, are in tests/e2e/test_lifecycle.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 from redis.asyncio import Redis
@@ -17,6 +17,7 @@ from services.dedupe.settings import DedupeSettings
 from services.ingest.handlers import IngestStage
 from services.ingest.settings import IngestSettings
 from tests.lifecycle_story import STEPS, check_story_run, read_run, story_items
+from wiredesk.messages import RawArticle
 from wiredesk.observability import PROCESSED
 from wiredesk.replay import publish
 from wiredesk.service import StageRunner
@@ -45,7 +46,15 @@ def counted(outcome: str) -> float:
     return float(PROCESSED.labels("dedupe", outcome)._value.get())
 
 
-async def replay_story(settings: WiredeskSettings, aredis: Redis, replicas: int) -> None:
+async def run_steps(
+    settings: WiredeskSettings,
+    aredis: Redis,
+    raws: Sequence[RawArticle],
+    replicas: int,
+    check: Callable[[list[DedupeStage]], Awaitable[None]] | None = None,
+) -> None:
+    """Publish each message once the one before was decided, through ingest and dedupe
+    replicas taking turns; ``check`` sees the dedupe stages before they stop."""
     common = settings.model_dump(exclude={"consumer"})
     ingest_settings = IngestSettings(**common, consumer="ingest-1")
     ingest = StageRunner(IngestStage(ingest_settings), ingest_settings)
@@ -53,24 +62,33 @@ async def replay_story(settings: WiredeskSettings, aredis: Redis, replicas: int)
     for n in range(replicas):
         s = DedupeSettings(**common, consumer=f"dedupe-{n}", semantic=False)
         dedupe.append(StageRunner(DedupeStage(s), s))
-    items = story_items()
-    late_before = counted("late-version")
     await ingest.start()
     for runner in dedupe:
         await runner.start()
     try:
-        for number, name in enumerate(STEPS):
-            assert await publish(aredis, settings.streams.raw, [items[name]]) == 1
+        for number, raw in enumerate(raws):
+            assert await publish(aredis, settings.streams.raw, [raw]) == 1
             assert await drain(ingest, "ingest-1") == 1
             runner = dedupe[number % replicas]  # the replicas take turns: each catches up
-            assert await drain(runner, f"dedupe-{number % replicas}") == 1, name
-        run = await read_run(aredis, settings.streams)
-        check_story_run(run, items)
-        assert counted("late-version") == late_before + 1
-        await check_replicas_agree([r.stage for r in dedupe], settings)  # type: ignore[misc]
+            assert await drain(runner, f"dedupe-{number % replicas}") == 1, raw.id
+        if check is not None:
+            await check([r.stage for r in dedupe])  # type: ignore[misc]
     finally:
         for runner in (ingest, *dedupe):
             await runner.stop()
+
+
+async def replay_story(settings: WiredeskSettings, aredis: Redis, replicas: int) -> None:
+    items = story_items()
+    late_before = counted("late-version")
+
+    async def agree(stages: list[DedupeStage]) -> None:
+        await check_replicas_agree(stages, settings)
+
+    await run_steps(settings, aredis, [items[n] for n in STEPS], replicas, agree)
+    run = await read_run(aredis, settings.streams)
+    check_story_run(run, items)
+    assert counted("late-version") == late_before + 1
 
 
 async def check_replicas_agree(stages: Sequence[DedupeStage], settings: WiredeskSettings) -> None:
