@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
@@ -198,8 +199,11 @@ class DedupeStage:
                 prepared = [p for p in prepared if p[0].id != gone.entry_id]
                 continue
             await self.state.catch_up(self.index, self.lifecycle)
-            for item in items:
-                PROCESSED.labels(self.name, item.counted_as).inc()
+            counts = Counter(item.counted_as for item in items)
+            PROCESSED.labels(self.name, "annotated").inc(counts["annotated"])
+            PROCESSED.labels(self.name, "replay").inc(counts["replay"])
+            PROCESSED.labels(self.name, "late-version").inc(counts["late-version"])
+            PROCESSED.labels(self.name, "kill-unknown").inc(counts["kill-unknown"])
             return
         raise RuntimeError(f"gave up committing after {self.settings.max_commit_retries} conflicts")
 
