@@ -210,7 +210,9 @@ class Lifecycle(_View):
         self.items: dict[ItemKey, ItemState] = {}
         self.stories: dict[str, StoryState] = {}
         self._ids: set[str] = set()
-        self._arrival: deque[Fact] = deque()
+        self._arrival: deque[tuple[int, str, ItemKey | None, str]] = deque()
+        """(seen ms, article id, item key, story id) per applied fact, oldest first: what
+        eviction needs, without keeping the facts (titles) themselves."""
 
     def item(self, key: ItemKey) -> ItemState | None:
         return self.items.get(key)
@@ -229,26 +231,27 @@ class Lifecycle(_View):
 
     def _saw(self, fact: Fact) -> None:
         self._ids.add(fact.article_id)
-        self._arrival.append(fact)
+        key = fact.item.key if fact.item is not None else None
+        self._arrival.append((fact.seen_ms, fact.article_id, key, fact.story_id))
 
     def evict_older_than(self, cutoff_ms: int) -> int:
         """Forget facts seen before the window, as the index forgets their records: an item
         whose current version left the window is unknown again, a member that left it is no
         longer counted, a story none of whose facts is in the window is gone."""
         evicted = 0
-        while self._arrival and self._arrival[0].seen_ms < cutoff_ms:
-            fact = self._arrival.popleft()
+        while self._arrival and self._arrival[0][0] < cutoff_ms:
+            _, article_id, key, story_id = self._arrival.popleft()
             evicted += 1
-            self._ids.discard(fact.article_id)
-            if fact.item is not None:
-                state = self.items.get(fact.item.key)
-                if state is not None and state.article_id == fact.article_id:
-                    del self.items[fact.item.key]
-            story = self.stories.get(fact.story_id) if fact.story_id else None
+            self._ids.discard(article_id)
+            if key is not None:
+                state = self.items.get(key)
+                if state is not None and state.article_id == article_id:
+                    del self.items[key]
+            story = self.stories.get(story_id) if story_id else None
             if story is not None:
-                story.live.pop(fact.article_id, None)
+                story.live.pop(article_id, None)
                 if story.last_ms < cutoff_ms:
-                    del self.stories[fact.story_id]
+                    del self.stories[story_id]
         return evicted
 
     def pending(self) -> Pending:
