@@ -171,3 +171,21 @@ async def test_tail_renders_story_events_one_readable_line_each(
     assert first.endswith(" v1 added")
     assert " r5 updated members=2 " in last and last.endswith(" v3 killed")
     assert "'Lunch Taking a Toll?" in last  # the canonical's title
+
+
+async def test_a_kill_of_an_unknown_item_is_counted_and_makes_older_versions_late(
+    settings: WiredeskSettings, aredis: Redis
+) -> None:
+    items = story_items()
+    kill, first = items["a3-kill"], items["a1"]  # version 3 canceled arrives before version 1
+    newer = items["a2"].model_copy(update={"id": "a4", "version": "4"})
+    unknown_before, late_before = counted("kill-unknown"), counted("late-version")
+    await run_steps(settings, aredis, [kill, first, newer], replicas=2)
+    run = await read_run(aredis, settings.streams)
+    assert counted("kill-unknown") == unknown_before + 1
+    assert counted("late-version") == late_before + 1
+    assert [a["id"] for a in run.annotated] == ["a4"]  # the kill and the late version: nothing
+    assert [(e["event"], e["revision"], e["cause"]["change"]) for e in run.events] == [
+        ("created", 1, "added")
+    ]
+    assert [u["id"] for u in run.unique] == ["a4"]
