@@ -99,11 +99,11 @@ def selector_rules(settings: WiredeskSettings) -> dict[str, list[str]]:
         ],
         "dedupe": [
             *stage_root(
-                tagged(s.normalized, s.annotated, s.dlq, key("errors", "dedupe")),
+                tagged(s.normalized, s.annotated, s.dlq, s.stories, key("errors", "dedupe")),
                 [s.unique, dedupe_state],
             ),
             _selector(tagged(s.normalized), consume),
-            _selector([*tagged(s.annotated, s.dlq), s.unique], add),
+            _selector([*tagged(s.annotated, s.dlq, s.stories), s.unique], add),
             _selector(
                 [dedupe_state],
                 (
@@ -161,7 +161,7 @@ def service_rules(settings: WiredeskSettings, *, selectors: bool = False) -> dic
         ],
         "dedupe": [
             *stage,
-            *tagged(s.normalized, s.annotated, s.dlq, key("errors", "dedupe")),
+            *tagged(s.normalized, s.annotated, s.dlq, s.stories, key("errors", "dedupe")),
             f"~{s.unique}",
             f"~{key('dedupe')}:*",
             wait,

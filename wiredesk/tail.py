@@ -42,11 +42,17 @@ class StreamEntry:
         if self.schema and self.schema.startswith("deadletter"):
             detail = f"{doc.get('reason')} from {doc.get('stage')}: {doc.get('error', '')[:80]}"
         elif self.schema and self.schema.startswith("story."):
-            detail = story_event_summary(doc)
+            detail = story_line(doc)
         elif "story_id" in doc:
+            change = doc.get("change")
             detail = (
                 f"story={str(doc['story_id'])[:12]} {doc.get('method')} "
                 f"{float(doc.get('score', 0)):.3f} {doc.get('title', '')[:70]!r}"
+                + (
+                    f" {change} r{doc.get('story_revision')}"
+                    if change not in (None, "added")
+                    else ""
+                )
             )
         elif "title" in doc or "url" in doc:
             detail = f"{doc.get('source')} {doc.get('title') or doc.get('url')!r}"[:110]
@@ -55,22 +61,24 @@ class StreamEntry:
         return f"{self.id} {self.schema or '-'} {detail}"
 
 
-def story_event_summary(doc: dict[str, Any]) -> str:
-    """A story.v1 event in one line: which story, which revision, what changed and why."""
+def story_line(doc: dict[str, Any]) -> str:
+    """A story.v1 event in one line: ``story <id> r3 updated members=2 canonical=<id> 'title'
+    cause=<id> v2 updated`` (``canonical=-`` once the story is killed). Tolerant of a malformed
+    event (a tail must show what is on the stream, not fail on it)."""
     canonical: Any = doc.get("canonical")
     cause: Any = doc.get("cause")
     canonical = canonical if isinstance(canonical, dict) else None
     cause = cause if isinstance(cause, dict) else {}
     shown = (
-        f"canonical={str(canonical.get('id'))[:12]} v{canonical.get('version') or '-'} "
-        f"{str(canonical.get('title') or '')[:50]!r}"
+        f"canonical={canonical.get('id')} {str(canonical.get('title') or '')[:60]!r}"
         if canonical
         else "canonical=-"
     )
+    version = f" v{cause['version']}" if cause.get("version") else ""
     return (
-        f"story={str(doc.get('story_id'))[:12]} rev={doc.get('revision')} {doc.get('event')} "
-        f"members={doc.get('members')} {shown} "
-        f"cause={str(cause.get('id'))[:12]} {cause.get('change')}"
+        f"story {doc.get('story_id')} r{doc.get('revision')} {doc.get('event')} "
+        f"members={doc.get('members')} {shown} cause={cause.get('id')}{version} "
+        f"{cause.get('change')}"
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
@@ -25,12 +26,26 @@ from services.dedupe.cascade import (
 )
 from services.dedupe.features import Features, Featurizer, as_logged
 from services.dedupe.index import Record, StoryIndex
-from services.dedupe.minhash import MinHasher
+from services.dedupe.lifecycle import (
+    LATE,
+    NO_STORY,
+    STATUS,
+    UNKNOWN_STATUS,
+    UPDATE,
+    Lifecycle,
+    Pending,
+    classify,
+    events_of,
+    item_of,
+    place_update,
+    plan,
+)
+from services.dedupe.minhash import MinHasher, jaccard
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.state import Conflict, DedupeLog, Item, NotPending
 from wiredesk.deadletter import DeadLetterPolicy
 from wiredesk.keys import Keys
-from wiredesk.messages import AnnotatedArticle, Article
+from wiredesk.messages import AnnotatedArticle, AnnotatedArticleV2, Article, Change, Method
 from wiredesk.observability import PROCESSED
 from wiredesk.streaming import Entry, StreamCommitter
 
@@ -48,9 +63,15 @@ class DedupeStage:
     """Assigns each article to a story; decisions are serialized through the shared log."""
 
     name = "dedupe"
-    outcomes = ("annotated", "replay")
+    outcomes = ("annotated", "replay", LATE, UNKNOWN_STATUS)
 
-    def __init__(self, settings: DedupeSettings, *, keys: Keys | None = None) -> None:
+    def __init__(
+        self,
+        settings: DedupeSettings,
+        *,
+        keys: Keys | None = None,
+        lifecycle: bool | None = None,
+    ) -> None:
         if settings.num_perm % settings.lsh_bands:
             raise ValueError("WIREDESK_NUM_PERM must be a multiple of WIREDESK_LSH_BANDS")
         self.settings = settings
@@ -83,6 +104,11 @@ class DedupeStage:
             else 0,
         )
         self.index = StoryIndex(bands=settings.lsh_bands)
+        self.lifecycle: Lifecycle | None = None
+        """Items' versions and stories' revisions (``lifecycle.py``): on the single-stream
+        layout only; the partitioned layout treats every version as a copy (docs/design.md)."""
+        if lifecycle if lifecycle is not None else not self.keys.tagged:
+            self.lifecycle = Lifecycle()
         self.embedded = 0
         """Articles embedded by this replica (metrics and benchmarks: the gate's effect)."""
         self.embedded_multilingual = 0
@@ -99,6 +125,7 @@ class DedupeStage:
             group=self.group,
             annotated_stream=self.keys.annotated(0),
             unique_stream=self.keys.unique,
+            stories_stream=self.keys.stories,
         )
         self._committer = StreamCommitter(
             redis,
@@ -106,7 +133,7 @@ class DedupeStage:
             group=self.group,
             dlq=DeadLetterPolicy.of(self.settings),
         )
-        replayed = await self._log.catch_up(self.index)
+        replayed = await self._log.catch_up(self.index, self.lifecycle)
         await asyncio.to_thread(self.index.freeze)
         log.info("dedupe window loaded", extra={"records": replayed})
 
@@ -155,8 +182,10 @@ class DedupeStage:
         for attempt in range(self.settings.max_commit_retries):
             if not prepared:
                 return
-            await self.state.catch_up(self.index)
+            await self.state.catch_up(self.index, self.lifecycle)
             self.index.evict_older_than(self._window_start_ms())
+            if self.lifecycle is not None:
+                self.lifecycle.evict_older_than(self._window_start_ms())
             items = await self._decide_with_vectors(prepared)
             try:
                 if commit is None:
@@ -169,9 +198,12 @@ class DedupeStage:
             except NotPending as gone:
                 prepared = [p for p in prepared if p[0].id != gone.entry_id]
                 continue
-            await self.state.catch_up(self.index)
-            for item in items:
-                PROCESSED.labels(self.name, "replay" if item.record is None else "annotated").inc()
+            await self.state.catch_up(self.index, self.lifecycle)
+            counts = Counter(item.counted_as for item in items)
+            PROCESSED.labels(self.name, "annotated").inc(counts["annotated"])
+            PROCESSED.labels(self.name, "replay").inc(counts["replay"])
+            PROCESSED.labels(self.name, "late-version").inc(counts["late-version"])
+            PROCESSED.labels(self.name, "kill-unknown").inc(counts["kill-unknown"])
             return
         raise RuntimeError(f"gave up committing after {self.settings.max_commit_retries} conflicts")
 
@@ -224,7 +256,7 @@ class DedupeStage:
         batch = StoryIndex(bands=self.settings.lsh_bands)
         missing: set[tuple[str, str]] = set()
         for _, article, features in prepared:
-            if article.id in self.index or article.id in batch:
+            if article.id in self.index or article.id in batch or not self._cascades(article):
                 continue
             missing |= missing_vectors(
                 article_id=article.id,
@@ -290,8 +322,20 @@ class DedupeStage:
         for article_id, vector in by_id.items():
             self.index.set_mvector(article_id, vector)
 
+    def _cascades(self, article: Article) -> bool:
+        """Whether the cascade may decide this article (pass 1 embeds only for those): not a
+        kill or withheld item, not a late version (as far as the applied state says)."""
+        if self.lifecycle is None:
+            return True
+        item = item_of(article)
+        if item is None:
+            return True
+        return item.pub_status == "usable" and classify(self.lifecycle, item)[0] != LATE
+
     def _decide_batch(self, prepared: list[Prepared]) -> list[Item]:
         """Decide in order; later articles of the batch can join stories begun earlier in it."""
+        if self.lifecycle is not None:
+            return self._decide_lifecycle(prepared, self.lifecycle.pending())
         batch = StoryIndex(bands=self.settings.lsh_bands)
         indexes = [self.index, batch]
         items: list[Item] = []
@@ -318,6 +362,156 @@ class DedupeStage:
             unique = annotated if verdict.duplicate_of is None else b""
             items.append(Item(entry.id, batch.get(article.id), annotated, unique))
         return items
+
+    def _decide_lifecycle(self, prepared: list[Prepared], view: Pending) -> list[Item]:
+        """``_decide_batch`` with items' lifecycles (``lifecycle.py``): a late version is
+        acked with no output; a kill or withheld leaves its story by identity; a new version
+        is decided by the cascade again and stays in its item's story unless the cascade
+        places it confidently elsewhere; every change of a story is a story event."""
+        batch = StoryIndex(bands=self.settings.lsh_bands)
+        indexes = [self.index, batch]
+        items: list[Item] = []
+        for entry, article, features in prepared:
+            if article.id in self.index or article.id in batch or view.knows(article.id):
+                items.append(Item(entry.id, None, b"", b""))  # a replay: ack, emit nothing
+                continue
+            item = item_of(article)
+            kind, current = classify(view, item)
+            if kind == LATE:
+                items.append(Item(entry.id, None, b"", b"", outcome=LATE))
+                continue
+            change: Change = "added"
+            if item is not None and item.pub_status != "usable":
+                change = "killed" if item.pub_status == "canceled" else "withheld"
+            if kind == UNKNOWN_STATUS:
+                fact = plan(
+                    view,
+                    article_id=article.id,
+                    title=article.title,
+                    item=item,
+                    story_id=NO_STORY,
+                    change=change,
+                    current=current,
+                    choose=self._chooser(indexes),
+                )
+                view.apply(fact)
+                log.warning(
+                    "kill or withheld of an item dedupe does not know: remembered, no story",
+                    extra={"article_id": article.id, "guid": item.guid if item else None},
+                )
+                items.append(Item(entry.id, None, b"", b"", fact=fact, outcome=UNKNOWN_STATUS))
+                continue
+            if kind == STATUS:
+                assert current is not None  # classify: a known item
+                verdict = self._same_item(current.story_id, current.article_id, features, indexes)
+            elif kind == UPDATE:
+                assert current is not None
+                change = "updated"
+                cascade = decide(
+                    article_id=article.id,
+                    features=features,
+                    indexes=indexes,
+                    thresholds=self.thresholds,
+                )
+                confident = cascade.method in (Method.EXACT, Method.NEAR)
+                target = place_update(current.story_id, cascade.story_id, confident, view)
+                verdict = (
+                    cascade
+                    if target == cascade.story_id
+                    else self._same_item(target, current.article_id, features, indexes)
+                )
+            else:
+                verdict = decide(
+                    article_id=article.id,
+                    features=features,
+                    indexes=indexes,
+                    thresholds=self.thresholds,
+                )
+            record = None
+            if kind != STATUS:  # a live member: the canonical is chosen with its features
+                batch.add(Record(article.id, verdict.story_id, features, seen_ms=0))
+                record = batch.get(article.id)
+            fact = plan(
+                view,
+                article_id=article.id,
+                title=article.title,
+                item=item,
+                story_id=verdict.story_id,
+                change=change,
+                current=current,
+                choose=self._chooser(indexes),
+            )
+            view.apply(fact)
+            events = events_of(fact, view)
+            annotated = AnnotatedArticle.from_article(
+                article,
+                story_id=verdict.story_id,
+                duplicate_of=verdict.duplicate_of,
+                method=verdict.method,
+                score=round(verdict.score, 4),
+                canonical_id=fact.canonical,
+                evidence=verdict.evidence,
+            )
+            if isinstance(annotated, AnnotatedArticleV2) and events:
+                annotated = annotated.model_copy(
+                    update={
+                        "change": change,
+                        "supersedes": fact.supersedes,
+                        "story_event": events[-1].event,
+                        "story_revision": events[-1].revision,
+                        "story_members": events[-1].members,
+                    }
+                )
+            payload = annotated.to_json()
+            unique = payload if fact.revision == 1 and verdict.duplicate_of is None else b""
+            items.append(
+                Item(
+                    entry.id,
+                    record,
+                    payload,
+                    unique,
+                    fact=fact,
+                    events=tuple(e.to_json() for e in events),
+                )
+            )
+        return items
+
+    @staticmethod
+    def _same_item(
+        story_id: str, superseded: str, features: Features, indexes: list[StoryIndex]
+    ) -> Verdict:
+        """The verdict of a version placed by its item's identity, not by the cascade:
+        ``near`` to the version it replaces, scored with their MinHash Jaccard estimate (the
+        measured similarity, 0 when that version left the window), ``same_item`` = 1."""
+        score = 0.0
+        for index in indexes:
+            record = index.get(superseded)
+            if record is not None:
+                score = jaccard(features.signature, record.features.signature)
+                break
+        return Verdict(
+            story_id,
+            Method.NEAR,
+            superseded,
+            score,
+            {"jaccard": round(score, 4), "same_item": 1.0},
+        )
+
+    @staticmethod
+    def _chooser(indexes: list[StoryIndex]) -> Callable[[list[str]], str]:
+        """The canonical among live members (``canonical``), with their logged features."""
+
+        def choose(live: list[str]) -> str:
+            members: list[tuple[str, Features]] = []
+            for article_id in live[:CANONICAL_MEMBERS]:
+                for index in indexes:
+                    record = index.get(article_id)
+                    if record is not None:
+                        members.append((article_id, record.features))
+                        break
+            return canonical(members) if members else live[0]
+
+        return choose
 
     @staticmethod
     def _canonical(verdict: Verdict, indexes: list[StoryIndex]) -> str:

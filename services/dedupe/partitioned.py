@@ -17,6 +17,10 @@ as the single-node commit does. The protocol (argued in docs/design.md, Partitio
 A replica that picks up an entry checks the outbox first: an entry that is there was decided
 already and only needs step 2. With ``WIREDESK_WAIT_REPLICAS``, step 2 runs only once step 1 is
 confirmed by the replicas, and step 3 only once step 2 is.
+
+Items' lifecycles (versions, kills, story events: ``lifecycle.py``) are not applied here: the
+core stage is built without them, every version is a copy as before, and a warning says so
+once at start (docs/design.md, "Lifecycles and the partitioned layout").
 """
 
 from __future__ import annotations
@@ -108,6 +112,11 @@ class PartitionedDedupe:
         if self._ready:
             return
         self._redis = redis
+        log.warning(
+            "partitioned layout: items' lifecycles are off (every version of an item is a copy "
+            "in its story, kills and withheld items are not applied, articles:stories gets no "
+            "events); use the single-stream layout for them (docs/design.md)"
+        )
         self._log_step = make_script(redis, LOG_STEP)
         self._finish_step = make_script(redis, FINISH_STEP)
         await self.core.setup(redis)

@@ -16,22 +16,24 @@ dedupe window. A starting replica replays the log; nothing lives only in a proce
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 from redis.asyncio import Redis
 
 from services.dedupe.features import Features, as_logged
 from services.dedupe.index import Record, StoryIndex
+from services.dedupe.lifecycle import Fact, ItemRef, Lifecycle
 from wiredesk.streaming import parse_entries
 from wiredesk.tracing import outgoing
 
 HEAD_NONE = "0-0"
 
-# KEYS: 1 log, 2 head, 3 input stream, 4 annotated stream, 5 unique stream
+# KEYS: 1 log, 2 head, 3 input stream, 4 annotated stream, 5 unique stream, 6 stories stream
 # ARGV: 1 group, 2 expected head, 3 item count, 4 trim min-id ('' = none),
 #       then per item: entry id, n log fields, log field/value pairs, annotated json, unique json,
-#       traceparent ('' = none; wiredesk.tracing)
+#       traceparent ('' = none; wiredesk.tracing), n story events, story.v1 json each
 # Returns {1, new head, done} | {-1, head} on conflict | {-2, entry id} if an entry is no
 # longer pending (acked or dead-lettered elsewhere): nothing is written in either case.
 COMMIT_BATCH = """
@@ -43,10 +45,11 @@ local items = {}
 for i = 1, n do
   local eid = ARGV[pos]
   local nlog = tonumber(ARGV[pos + 1])
+  local nev = tonumber(ARGV[pos + 5 + 2 * nlog])
   local pending = redis.call('XPENDING', KEYS[3], ARGV[1], eid, eid, 1)
   if #pending == 0 then return {-2, eid} end
-  items[i] = {pos, nlog}
-  pos = pos + 5 + 2 * nlog
+  items[i] = {pos, nlog, nev}
+  pos = pos + 6 + 2 * nlog + nev
 end
 local function add(stream, data, schema, tp)
   if tp == '' then
@@ -57,7 +60,7 @@ local function add(stream, data, schema, tp)
 end
 local last = head
 for i = 1, n do
-  local p, nlog = items[i][1], items[i][2]
+  local p, nlog, nev = items[i][1], items[i][2], items[i][3]
   redis.call('XACK', KEYS[3], ARGV[1], ARGV[p])
   if nlog > 0 then
     local args = {KEYS[1], '*'}
@@ -71,6 +74,7 @@ for i = 1, n do
   local schema = string.match(annotated, '"schema":"(annotated%.v%d+)"') or 'annotated.v1'
   if annotated ~= '' then add(KEYS[4], annotated, schema, tp) end
   if unique ~= '' then add(KEYS[5], unique, schema, tp) end
+  for j = 1, nev do add(KEYS[6], ARGV[p + 5 + 2 * nlog + j], 'story.v1', tp) end
 end
 redis.call('SET', KEYS[2], last)
 if ARGV[4] ~= '' then redis.call('XTRIM', KEYS[1], 'MINID', ARGV[4]) end
@@ -80,12 +84,24 @@ return {1, last, n}
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One input entry's effect: its log record (None: nothing to remember) and its outputs."""
+    """One input entry's effect: its log record (None: nothing to remember), its lifecycle
+    fact (the log record's other half; a kill or withheld has a fact and no record), its
+    outputs and its story events (story.v1 JSON, in the same commit)."""
 
     entry_id: str
     record: Record | None
     annotated: bytes
     unique: bytes
+    fact: Fact | None = None
+    events: tuple[bytes, ...] = field(default=())
+    outcome: str = ""
+    """The processed-metric outcome; '' = 'annotated' with a record, else 'replay'."""
+
+    @property
+    def counted_as(self) -> str:
+        if self.outcome:
+            return self.outcome
+        return "replay" if self.record is None and self.fact is None else "annotated"
 
 
 class Conflict(Exception):
@@ -132,6 +148,78 @@ def encode_record(record: Record) -> dict[bytes, bytes]:
     return fields
 
 
+def encode_fact(fact: Fact) -> dict[bytes, bytes]:
+    """The lifecycle fields of a log record (``services/dedupe/lifecycle.py``): the change,
+    the story's revision and canonical after it, the title a story event shows, the item's
+    identity and version, and the story the superseded version left when it moved. A record
+    without features (a kill, a withheld version) carries ``id`` and ``story`` here."""
+    fields = {
+        b"id": fact.article_id.encode(),
+        b"story": fact.story_id.encode(),
+        b"chg": fact.change.encode(),
+        b"rev": str(fact.revision).encode(),
+        b"can": fact.canonical.encode(),
+        b"ttl": fact.title.encode(),
+    }
+    if fact.item is not None:
+        fields[b"src"] = fact.item.source.encode()
+        fields[b"guid"] = fact.item.guid.encode()
+        fields[b"ver"] = fact.item.version.encode()
+        fields[b"pst"] = fact.item.pub_status.encode()
+        if fact.item.version_created is not None:
+            fields[b"vc"] = fact.item.version_created.isoformat().encode()
+    if fact.supersedes is not None:
+        fields[b"sup"] = fact.supersedes.encode()
+    if fact.left:
+        fields[b"left"] = fact.left.encode()
+        fields[b"lrev"] = str(fact.left_revision).encode()
+        fields[b"lcan"] = fact.left_canonical.encode()
+    return fields
+
+
+def decode_fact(entry_id: str, fields: dict[bytes, bytes]) -> Fact:
+    """The fact of a log record; a record logged before lifecycles (no ``chg``) is an article
+    without an item that joined its story (revision: the previous one + 1)."""
+
+    def text(name: bytes, default: str = "") -> str:
+        value = fields.get(name)
+        return value.decode() if value is not None else default
+
+    item = None
+    if b"guid" in fields:
+        created = text(b"vc")
+        item = ItemRef(
+            source=text(b"src"),
+            guid=text(b"guid"),
+            version=text(b"ver", "1"),
+            version_created=datetime.fromisoformat(created) if created else None,
+            pub_status=text(b"pst", "usable"),  # type: ignore[arg-type]
+        )
+    return Fact(
+        article_id=text(b"id"),
+        story_id=text(b"story"),
+        change=text(b"chg", "added"),  # type: ignore[arg-type]
+        revision=int(text(b"rev", "0")),
+        canonical=text(b"can"),
+        title=text(b"ttl"),
+        item=item,
+        supersedes=fields[b"sup"].decode() if b"sup" in fields else None,
+        left=text(b"left"),
+        left_revision=int(text(b"lrev", "0")),
+        left_canonical=text(b"lcan"),
+        indexed=b"sig" in fields,
+        seen_ms=int(entry_id.partition("-")[0]),
+    )
+
+
+def encode_item(item: Item) -> dict[bytes, bytes]:
+    """The log record of an item: features (if any), then the lifecycle fact (if any)."""
+    fields = encode_record(item.record) if item.record is not None else {}
+    if item.fact is not None:
+        fields.update(encode_fact(item.fact))
+    return fields
+
+
 def decode_record(entry_id: str, fields: dict[bytes, bytes]) -> Record:
     vector = None
     if b"vec" in fields:
@@ -175,23 +263,37 @@ class DedupeLog:
         group: str,
         annotated_stream: str,
         unique_stream: str,
+        stories_stream: str = "articles:stories",
     ) -> None:
         self._redis = redis
         self._script = redis.register_script(COMMIT_BATCH)
-        self._keys = [log_key, head_key, input_stream, annotated_stream, unique_stream]
+        self._keys = [
+            log_key,
+            head_key,
+            input_stream,
+            annotated_stream,
+            unique_stream,
+            stories_stream,
+        ]
         self._group = group
         self.log_key = log_key
         self.applied = HEAD_NONE
 
-    async def catch_up(self, index: StoryIndex, *, page: int = 2000) -> int:
-        """Apply log entries after the last applied one, in log order."""
+    async def catch_up(
+        self, index: StoryIndex, lifecycle: Lifecycle | None = None, *, page: int = 2000
+    ) -> int:
+        """Apply log entries after the last applied one, in log order: records with features
+        to the index, and with ``lifecycle`` every record's fact to it."""
         applied = 0
         while True:
             start = "-" if self.applied == HEAD_NONE else f"({self.applied}"
             reply = await self._redis.xrange(self.log_key, start, "+", count=page)
             rows = parse_entries(reply or [])
             for entry_id, fields in rows:
-                index.add(decode_record(entry_id, fields))
+                if b"sig" in fields:
+                    index.add(decode_record(entry_id, fields))
+                if lifecycle is not None:
+                    lifecycle.apply(decode_fact(entry_id, fields))
                 self.applied = entry_id
             applied += len(rows)
             if len(rows) < page:
@@ -206,11 +308,12 @@ class DedupeLog:
             "" if trim_before_ms is None else str(trim_before_ms),
         ]
         for item in items:
-            fields = encode_record(item.record) if item.record is not None else {}
+            fields = encode_item(item)
             argv.extend((item.entry_id, len(fields)))
             for name, value in fields.items():
                 argv.extend((name, value))
-            argv.extend((item.annotated, item.unique, outgoing(item.entry_id)))
+            argv.extend((item.annotated, item.unique, outgoing(item.entry_id), len(item.events)))
+            argv.extend(item.events)
         reply = await self._script(keys=self._keys, args=argv)
         status = int(reply[0])
         detail = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])

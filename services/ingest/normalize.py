@@ -209,9 +209,15 @@ def normalize(raw: RawArticle, limits: Limits | None = None) -> Article:
     _take_dateline(draft)
     text = "\n\n".join(draft.paragraphs)
     words = word_count(text)
+    # A kill or withheld notice is short by nature and must reach dedupe (it withdraws the
+    # item from its story): no minimum, and its headline stands in for an empty body.
+    notice = isinstance(raw, RawArticleV2) and raw.pub_status in ("canceled", "withheld")
+    if notice and words == 0 and draft.title:
+        text = " ".join(draft.title.split())
+        words = word_count(text)
     if words == 0:
         raise NormalizationError("empty", _empty_reason(raw, draft))
-    if words < limits.min_words:
+    if words < limits.min_words and not notice:
         raise NormalizationError("too-short", f"{words} words < minimum of {limits.min_words}")
     title = draft.title or make_title(draft.paragraphs, limits.title_max_chars)
     _fit(draft)

@@ -258,5 +258,5 @@ def test_tail_renders_story_events_readably(settings: WiredeskSettings, redis_ur
     finally:
         client.close()
     line = entry.summary()
-    assert "story.v1 story=r1 rev=3 updated members=2" in line
-    assert "canonical=r2 v2 'UPDATE 1'" in line and line.endswith("cause=r2 updated")
+    assert "story.v1 story r1 r3 updated members=2" in line
+    assert "canonical=r2 'UPDATE 1'" in line and line.endswith("cause=r2 v2 updated")

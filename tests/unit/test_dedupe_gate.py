@@ -167,6 +167,9 @@ def gated_path(stage: DedupeStage, batches: list[list[Article]]) -> dict[str, Ou
                     doc["canonical_id"],
                 )
         commit(stage.index, batch, [a.id for a in articles], number)
+        for item in items:  # and the lifecycle facts, as the catch-up after a commit applies them
+            if item.fact is not None and stage.lifecycle is not None:
+                stage.lifecycle.apply(item.fact)
     return out
 
 

@@ -96,3 +96,39 @@ def test_copies_differing_in_quotes_and_case_share_a_hash() -> None:
 def test_a_date_inside_the_story_is_not_the_publication_date() -> None:
     body = STORY + "\n\nThe decision of 12.03.2024 was unanimous."
     assert normalize(raw(body)).published_at is None
+
+
+def _wire_item(body: str, pub_status: str) -> RawArticle:
+    from wiredesk.messages import RawArticleV2
+
+    return RawArticleV2.model_validate(
+        {
+            "schema": "raw.v2",
+            "id": f"kill-{pub_status}-{len(body)}",
+            "source": "wire",
+            "url": "https://wire.example/item",
+            "headline": "Ferry strike story withdrawn",
+            "body": body,
+            "guid": "urn:wire:ferry",
+            "version": "3",
+            "pub_status": pub_status,
+        }
+    )
+
+
+@pytest.mark.parametrize("pub_status", ["canceled", "withheld"])
+def test_a_kill_or_withheld_notice_is_not_too_short(pub_status: str) -> None:
+    article = normalize(_wire_item("Please kill this story.", pub_status))
+    assert article.text == "Please kill this story."
+    assert getattr(article, "pub_status", None) == pub_status
+
+
+def test_a_notice_without_body_text_reads_its_headline() -> None:
+    article = normalize(_wire_item("<p> </p>", "canceled"))
+    assert article.text == "Ferry strike story withdrawn"
+
+
+def test_a_usable_item_of_five_words_is_still_too_short() -> None:
+    with pytest.raises(NormalizationError) as raised:
+        normalize(_wire_item("Please kill this story.", "usable"))
+    assert raised.value.reason == "too-short"
