@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
-from wiredesk.app.launcher import ServiceProcesses
 
 from tests.e2e.helpers import drained, service_logs, wait_until
 from tests.lifecycle_story import STEPS, check_story_run, read_run, story_items
+from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.replay import publish
 from wiredesk.settings import WiredeskSettings
 

@@ -20,9 +20,13 @@ from redis.asyncio import Redis
 
 from services.dedupe.handlers import DedupeStage
 from services.dedupe.settings import DedupeSettings
+from services.store.db import open_store
+from services.store.handlers import StoreStage
+from services.store.settings import StoreSettings
 from tests.conftest import ROOT
-from tests.integration.test_dedupe_lifecycle import run_steps
+from tests.integration.test_dedupe_lifecycle import drain, run_steps
 from tests.lifecycle_story import FORMATS, STEPS, _ninjs, entries, story_items
+from wiredesk.service import StageRunner
 from wiredesk.settings import WiredeskSettings
 from wiredesk.streaming import parse_entries
 
@@ -134,3 +138,51 @@ async def test_the_example_copy_equals_what_dedupe_decided(
     await run_example(settings, fresh, group="copy-2")
     assert json.loads(fresh.read_text()) == copy
     assert orjson.loads(first[b"data"])["revision"] == 1
+
+
+async def test_the_example_copy_equals_the_store_after_updates_and_kills(
+    settings: WiredeskSettings, aredis: Redis, tmp_path: Path
+) -> None:
+    """The issue's check: a consumer of articles:stories alone ends with what the store
+    serves (canonical, live members, revision, killed or not) for every story, after a new
+    version, a kill of one item, a late copy and a story killed whole."""
+    items = story_items()
+    ntb = _ninjs(NTB, source="ntb")
+    ntb_kill = _ninjs(
+        NTB,
+        source="ntb",
+        version="7",
+        pubStatus="canceled",
+        bodies=[{"role": "main", "contentType": "text/plain", "value": "Kill."}],
+    )
+    await run_steps(settings, aredis, [items[n] for n in STEPS] + [ntb, ntb_kill], replicas=2)
+    database = f"sqlite:///{tmp_path / 'store.db'}"
+    common = settings.model_dump(exclude={"consumer"})
+    store_settings = StoreSettings(**common, consumer="store-1", database_url=database)
+    store = StageRunner(StoreStage(store_settings), store_settings)
+    await store.start()
+    try:
+        assert await drain(store, "store-1") == len(
+            await entries(aredis, settings.streams.annotated)
+        )
+    finally:
+        await store.stop()
+    out = tmp_path / "stories.json"
+    await run_example(settings, out)
+    copy = json.loads(out.read_text())
+    db = open_store(database)
+    try:
+        assert copy.keys() == {items["a1"].id, ntb.id}
+        for story_id, held in copy.items():
+            story = db.story(story_id)
+            assert story is not None, story_id
+            assert story.revision == held["revision"], story_id
+            assert (story.status == "killed") == held["killed"], (story_id, story.status)
+            live = [m for m in db.members(story_id) if m.status == "live"]
+            assert len(live) == held["members"], story_id
+            if held["canonical"] is not None:
+                assert story.canonical_id == held["canonical"]["id"], story_id
+        listed = {s.story_id for s in db.stories()}
+        assert listed == {sid for sid, held in copy.items() if not held["killed"]}
+    finally:
+        db.close()
