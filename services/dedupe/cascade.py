@@ -265,6 +265,9 @@ def _semantic(
         "lexical": round(lexical, 4),
         "combined": round(score, 4),
     }
+    if kind != ENGLISH_ROUTE:
+        evidence[USE] = evidence["multilingual"]  # the encoder, by name
+        evidence[f"languages:{features.lang}-{match.record.features.lang}"] = 1.0
     if kind == CROSS_ROUTE:
         evidence["cross_lingual"] = 1.0
     return Verdict(

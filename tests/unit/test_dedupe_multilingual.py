@@ -145,6 +145,11 @@ def test_one_story_in_three_languages_is_one_story_and_others_stay_apart() -> No
     assert stories["ferry-de"] == stories["ferry-es"] == stories["ferry-en"] == "ferry-en"
     assert evidence["ferry-de"]["cross_lingual"] == 1.0
     assert "multilingual" in evidence["ferry-de"]
+    assert evidence["ferry-de"]["use"] == evidence["ferry-de"]["multilingual"]  # the encoder
+    assert [k for k in evidence["ferry-de"] if k.startswith("languages:")] in (
+        ["languages:de-en"],
+        ["languages:de-es"],
+    )
     assert len({stories["ferry-en"], stories["budget-en"], stories["orchestra-de"]}) == 3
     assert stage.embedded_multilingual >= 3
     assert isinstance(stage.index, StoryIndex)
