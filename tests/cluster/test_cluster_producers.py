@@ -3,14 +3,11 @@ partition, a re-poll publishes nothing, and the two-step publish survives a lost
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 
 import httpx
 import orjson
 import pytest
-import uvicorn
 from redis.asyncio.cluster import RedisCluster
 
 from services.poller.feeds import Feed
@@ -20,6 +17,7 @@ from services.push.app import create_app
 from services.push.settings import PushSettings
 from tests.conftest import ROOT
 from tests.feedserver import Route, feed_server
+from tests.loopback import serve_in_thread
 from wiredesk.keys import Keys
 from wiredesk.partitions import partition_for
 from wiredesk.settings import WiredeskSettings
@@ -72,32 +70,12 @@ async def test_the_poller_publishes_each_entry_once_into_its_partition(
     assert sorted(len(s) for s in ids.values()) == [1, 1, 2, 2]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def push_url(cluster_settings: WiredeskSettings) -> Iterator[str]:
     """The push app as `wiredesk run push` builds it: it finds the cluster at start-up."""
     settings = PushSettings(**cluster_settings.model_dump(), push_keys={"agency": KEY})
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(400):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(settings)) as url:
+        yield url
 
 
 async def test_the_push_endpoint_routes_each_item_to_its_partition(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 
@@ -18,6 +17,7 @@ from redis.asyncio import Redis
 from tests.conftest import ROOT
 from tests.e2e.helpers import wait_until
 from tests.feedserver import Route, feed_server
+from tests.loopback import free_port, healthy
 from wiredesk.keys import Keys
 from wiredesk.partitions import partition_for
 from wiredesk.settings import WiredeskSettings
@@ -25,12 +25,6 @@ from wiredesk.settings import WiredeskSettings
 pytestmark = pytest.mark.e2e
 
 FEEDS = ROOT / "tests" / "fixtures" / "formats" / "feeds"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -108,14 +102,7 @@ async def test_the_push_process_accepts_items_and_stops_cleanly(
     process = start("push", env)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-
-            async def up() -> bool:
-                try:
-                    return (await http.get("/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await wait_until(up, timeout=60, what="the push endpoint")
+            await wait_until(lambda: healthy(http), timeout=60, what="the push endpoint")
             body = (FEEDS / "wire-jsonfeed.json").read_bytes()
             response = await http.post(
                 "/v1/items", content=body, headers={"X-API-Key": "k-0123456789abcdef"}
@@ -167,14 +154,7 @@ async def test_the_producers_route_each_item_to_its_partition(
         )
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-
-                async def up() -> bool:
-                    try:
-                        return (await http.get("/healthz")).status_code == 200
-                    except httpx.TransportError:
-                        return False
-
-                await wait_until(up, timeout=60, what="the push endpoint")
+                await wait_until(lambda: healthy(http), timeout=60, what="the push endpoint")
                 response = await http.post(
                     "/v1/items",
                     content=(FEEDS / "wire-jsonfeed.json").read_bytes(),

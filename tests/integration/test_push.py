@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import orjson
 import pytest
-import uvicorn
 from redis.asyncio import Redis
 
 from services.push.app import create_app
 from services.push.settings import PushSettings
 from tests.conftest import ROOT
+from tests.loopback import serve_in_thread
 from wiredesk.messages import RawArticle, RawArticleV2, decode_entry
 from wiredesk.settings import WiredeskSettings
 
@@ -23,12 +21,6 @@ pytestmark = pytest.mark.integration
 
 FORMATS = ROOT / "tests" / "fixtures" / "formats"
 KEY = "k-agency-test-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -45,27 +37,8 @@ def push_settings(settings: WiredeskSettings) -> PushSettings:
 @pytest.fixture
 def base_url(push_settings: PushSettings) -> Iterator[str]:
     """The app under uvicorn in its own thread and event loop, as ``wiredesk run push`` runs."""
-    port = free_port()
-    redis = Redis.from_url(push_settings.redis_url)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(push_settings, redis),
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            access_log=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(push_settings, Redis.from_url(push_settings.redis_url))) as url:
+        yield url
 
 
 @pytest.fixture
