@@ -14,12 +14,13 @@ from typing import Any
 from redis.asyncio import Redis
 
 from wiredesk.observability import DEAD_LETTERED, FAILED, LATENCY, PROCESSED, RECLAIMED
+from wiredesk.streaming import id_ms
 
 
 def entry_age_s(entry_id: str, *, now_ms: int | None = None) -> float:
     """Seconds since the entry was added: a stream id starts with its milliseconds timestamp."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    ms = int(entry_id.partition("-")[0])
+    ms = id_ms(entry_id)
     return max(0.0, (now - ms) / 1000)
 
 

@@ -37,6 +37,25 @@ M = TypeVar("M", bound=WireModel)
 RedisClient = Redis
 
 
+def id_parts(entry_id: str) -> tuple[int, int]:
+    """``(milliseconds, sequence)`` of a stream entry id ``<ms>-<seq>``.
+
+    Stream ids compare as this pair of numbers, not as text; several places (sorting, padding,
+    age, the time an entry was added) need the numbers, so the parse lives here once. A bare
+    ``<ms>`` (as ``XADD`` accepts and some callers hand over) has sequence 0. Anything else is
+    a :class:`ValueError` that names the id, rather than an ``int()`` complaint about a fragment.
+    """
+    ms, sep, seq = entry_id.partition("-")
+    if not (ms.isdigit() and ms.isascii()) or (sep and not (seq.isdigit() and seq.isascii())):
+        raise ValueError(f"not a stream entry id (<ms>-<seq>): {entry_id!r}")
+    return int(ms), int(seq or 0)
+
+
+def id_ms(entry_id: str) -> int:
+    """The milliseconds part of a stream entry id: when Redis added the entry (:func:`id_parts`)."""
+    return id_parts(entry_id)[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One stream entry as read: its id, its raw fields, and how often it was delivered."""
@@ -329,5 +348,4 @@ async def delivery_counts(
 
 
 def _id_key(entry_id: str) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)
+    return id_parts(entry_id)

@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 from services.dedupe.features import Features, as_logged
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.lifecycle import Fact, ItemRef, Lifecycle
-from wiredesk.streaming import parse_entries
+from wiredesk.streaming import id_ms, parse_entries
 from wiredesk.tracing import outgoing
 
 HEAD_NONE = "0-0"
@@ -208,7 +208,7 @@ def decode_fact(entry_id: str, fields: dict[bytes, bytes]) -> Fact:
         left_revision=int(text(b"lrev", "0")),
         left_canonical=text(b"lcan"),
         indexed=b"sig" in fields,
-        seen_ms=int(entry_id.partition("-")[0]),
+        seen_ms=id_ms(entry_id),
     )
 
 
@@ -246,7 +246,7 @@ def decode_record(entry_id: str, fields: dict[bytes, bytes]) -> Record:
         article_id=fields[b"id"].decode(),
         story_id=fields[b"story"].decode(),
         features=features,
-        seen_ms=int(entry_id.partition("-")[0]),
+        seen_ms=id_ms(entry_id),
     )
 
 

@@ -41,6 +41,7 @@ from prometheus_client import Gauge
 from redis.asyncio import Redis
 
 from wiredesk.cluster import make_script
+from wiredesk.streaming import id_parts
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +112,8 @@ def is_embargoed(embargoed: datetime | None, *, now: datetime | None = None) -> 
 def member_of(entry_id: str) -> str:
     """The hold's member for an input entry: its id zero-padded, so that ties on the release
     time sort by arrival (a sorted set orders equal scores by member, bytewise)."""
-    ms, _, seq = entry_id.partition("-")
-    return f"{int(ms):020d}-{int(seq or 0):020d}"
+    ms, seq = id_parts(entry_id)
+    return f"{ms:020d}-{seq:020d}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from wiredesk.streaming import id_ms, id_parts
+
 
 def iso(value: datetime) -> str:
     """UTC ISO-8601 text; a naive datetime is taken to be UTC already."""
@@ -29,12 +31,11 @@ def now_iso() -> str:
 
 def sortable_entry_id(entry_id: str) -> str:
     """Stream ids compare as numbers; pad them so that text comparison agrees."""
-    ms, _, seq = entry_id.partition("-")
-    return f"{int(ms):015d}-{int(seq or 0):08d}"
+    ms, seq = id_parts(entry_id)
+    return f"{ms:015d}-{seq:08d}"
 
 
 def entry_time(entry_id: str) -> str:
     """When a stream entry was added (its id's milliseconds), as :func:`iso` text: the moment
     the producer's atomic step committed, the same on every redelivery of the entry."""
-    ms, _, _ = entry_id.partition("-")
-    return iso(datetime.fromtimestamp(int(ms) / 1000, UTC))
+    return iso(datetime.fromtimestamp(id_ms(entry_id) / 1000, UTC))

@@ -10,6 +10,8 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 
+from wiredesk.streaming import id_ms
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0..100) with linear interpolation; ValueError when empty."""
@@ -57,7 +59,7 @@ def rate(count: int, seconds: float) -> float:
 def entry_ms(entry_id: str | bytes) -> int:
     """The millisecond timestamp of a stream entry id (``<ms>-<seq>``): when Redis added it."""
     text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    return int(text.partition("-")[0])
+    return id_ms(text)
 
 
 def span_rate(count: int, first_ms: float, last_ms: float) -> float:
