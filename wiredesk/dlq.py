@@ -17,6 +17,7 @@ import orjson
 import redis
 
 from wiredesk.messages import DeadLetter, MalformedMessage, decode_entry
+from wiredesk.streaming import text_of
 
 # KEYS[1] dead-letter stream, KEYS[2] source stream; ARGV[1] letter id, ARGV[2..] fields
 REPLAY_SCRIPT = """
@@ -44,7 +45,7 @@ def read_letters(
     letters: list[Letter] = []
     entries = cast(list[tuple[Any, dict[bytes, bytes]]], client.xrange(dlq_stream))
     for entry_id, fields in entries:
-        eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        eid = text_of(entry_id)
         if wanted and eid not in wanted:
             continue
         try:
@@ -97,7 +98,7 @@ def replay(client: redis.Redis, dlq_stream: str, letters: Iterable[Letter]) -> l
             argv.extend((key, value))
         new_id = script(keys=[dlq_stream, item.letter.source_stream], args=argv)
         if new_id:
-            added.append(new_id.decode() if isinstance(new_id, bytes) else str(new_id))
+            added.append(text_of(new_id))
     return added
 
 

@@ -29,6 +29,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from wiredesk.embedded import find_redis_server, free_port
+from wiredesk.streaming import text_of
 
 SLOTS = 16384
 
@@ -196,9 +197,7 @@ class EmbeddedCluster:
                 if isinstance(info, dict):  # redis-py parses the reply
                     if str(info.get("cluster_state")) != "ok":
                         return False
-                elif "cluster_state:ok" not in (
-                    info.decode() if isinstance(info, bytes) else str(info)
-                ):
+                elif "cluster_state:ok" not in text_of(info):
                     return False
                 repl: Any = client.info("replication")
                 if repl.get("role") == "slave":
@@ -219,7 +218,7 @@ class EmbeddedCluster:
                                 f"{a} {v.get('flags')} slots={v.get('slots')}"
                                 for a, v in out.items()
                             )
-                        return out.decode() if isinstance(out, bytes) else str(out)
+                        return text_of(out)
                 except redis.RedisError:
                     continue
         return "no node answers"

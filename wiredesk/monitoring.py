@@ -14,7 +14,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from wiredesk.observability import DEAD_LETTERED, FAILED, LATENCY, PROCESSED, RECLAIMED
-from wiredesk.streaming import id_ms
+from wiredesk.streaming import id_ms, text_of
 
 
 def entry_age_s(entry_id: str, *, now_ms: int | None = None) -> float:
@@ -36,7 +36,7 @@ async def oldest_pending_age_s(redis: Redis, stream: str, group: str) -> float:
     lowest = summary.get("min")
     if lowest is None:
         return 0.0
-    return entry_age_s(lowest.decode() if isinstance(lowest, bytes) else str(lowest))
+    return entry_age_s(text_of(lowest))
 
 
 #: Every reason code wiredesk's stages dead-letter with (wiredesk.messages, the ingest

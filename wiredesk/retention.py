@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from wiredesk.cluster import make_script
+from wiredesk.streaming import text_of
 
 # KEYS[1] stream. ARGV[1] extra upper bound id ('' = none), ARGV[2] '~' for approximate or ''.
 # Returns {trimmed, bound} ; bound '' when nothing may be trimmed (no stream or no group).
@@ -96,5 +97,5 @@ async def trim_consumed(
         horizon = f"{max(0, now - keep_ms)}-0"
     script = make_script(redis, SAFE_TRIM_SCRIPT)
     trimmed, bound = await script(keys=[stream], args=[horizon, "~" if approximate else ""])
-    bound_text = bound.decode() if isinstance(bound, bytes) else str(bound)
+    bound_text = text_of(bound)
     return TrimResult(int(trimmed), bound_text or None)

@@ -63,7 +63,7 @@ from wiredesk.observability import (
 )
 from wiredesk.retention import trim_consumed
 from wiredesk.settings import WiredeskSettings
-from wiredesk.streaming import Entry, StreamCommitter, ensure_group, reclaim
+from wiredesk.streaming import Entry, StreamCommitter, ensure_group, reclaim, text_of
 from wiredesk.tracing import stage_spans, tracer
 
 log = logging.getLogger(__name__)
@@ -305,8 +305,9 @@ class StageRunner:
             if entry.deliveries > self.settings.max_attempts:
                 raw_error = await self.redis.hget(self._errors_key, entry.id)
                 error = (
-                    raw_error.decode() if isinstance(raw_error, bytes) else str(raw_error or "")
-                ) or "no error recorded (the consumer died while handling it?)"
+                    text_of(raw_error or "")
+                    or "no error recorded (the consumer died while handling it?)"
+                )
                 await self.committer.dead_letter(
                     entry,
                     dlq_stream=self._dlq_stream,
@@ -378,7 +379,7 @@ class StageRunner:
         part = str(getattr(self.stage, "partition", 0))
         for group in await self.redis.xinfo_groups(self.stage.input_stream):
             name = group["name"]
-            if (name.decode() if isinstance(name, bytes) else name) != self.stage.group:
+            if text_of(name) != self.stage.group:
                 continue
             PENDING.labels(self.stage.name, part).set(int(group["pending"]))
             lag = group.get("lag")

@@ -12,6 +12,7 @@ import redis
 from wiredesk.dlq import read_letters
 from wiredesk.keys import Keys
 from wiredesk.settings import WiredeskSettings
+from wiredesk.streaming import text_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +53,6 @@ class Status:
         return min((r.next_release for r in self.embargoes if r.next_release), default=None)
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def pipeline_keys(client: Any, settings: WiredeskSettings) -> Keys:
     """The key layout the services use: tagged on a cluster or with partitions."""
     from redis.cluster import RedisCluster
@@ -76,7 +73,7 @@ def collect(client: redis.Redis, settings: WiredeskSettings) -> Status:
         if not groups:
             status.rows.append(GroupRow(stream, length))
         for info in groups:
-            name = _text(info["name"])
+            name = text_of(info["name"])
             consumers = client.xinfo_consumers(stream, name) if int(info["consumers"]) else []
             idle = min((int(c["idle"]) for c in consumers), default=None)
             lag = info.get("lag")
@@ -88,7 +85,7 @@ def collect(client: redis.Redis, settings: WiredeskSettings) -> Status:
                     consumers=int(info["consumers"]),
                     pending=int(info["pending"]),
                     lag=None if lag is None else int(lag),
-                    last_delivered=_text(info["last-delivered-id"]),
+                    last_delivered=text_of(info["last-delivered-id"]),
                     idle_ms=idle,
                 )
             )

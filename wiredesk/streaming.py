@@ -37,6 +37,12 @@ M = TypeVar("M", bound=WireModel)
 RedisClient = Redis
 
 
+def text_of(value: Any) -> str:
+    """A Redis reply value as text: redis-py hands back ``bytes`` unless the client decodes
+    responses, and ids, names and counters reach the same code from both kinds of client."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def id_parts(entry_id: str) -> tuple[int, int]:
     """``(milliseconds, sequence)`` of a stream entry id ``<ms>-<seq>``.
 
@@ -244,7 +250,7 @@ def parse_entries(raw: Sequence[Any]) -> list[tuple[str, dict[bytes, bytes]]]:
         entry_id, fields = item[0], item[1]
         if fields is None:  # trimmed/deleted while pending: XAUTOCLAIM reports it as nil
             continue
-        out.append((entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id), fields))
+        out.append((text_of(entry_id), fields))
     return out
 
 
@@ -278,7 +284,7 @@ async def reclaim(
         next_start, messages = reply[0], reply[1]
         page = parse_entries(messages)
         claimed.extend(page)
-        page_end = next_start.decode() if isinstance(next_start, bytes) else str(next_start)
+        page_end = text_of(next_start)
         if len(page) < len(messages) and len(reply) < 3:
             deleted.extend(
                 await _deleted_pending(
@@ -323,7 +329,7 @@ async def _deleted_pending(
     gone: list[str] = []
     for row in rows:
         raw_id = row["message_id"]
-        entry_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+        entry_id = text_of(raw_id)
         if entry_id not in live and not await redis.xrange(stream, entry_id, entry_id):
             gone.append(entry_id)
     return gone
@@ -341,7 +347,7 @@ async def delivery_counts(
     out: dict[str, int] = {}
     for row in rows:
         message_id = row["message_id"]
-        key = message_id.decode() if isinstance(message_id, bytes) else str(message_id)
+        key = text_of(message_id)
         if key in wanted:
             out[key] = int(row["times_delivered"])
     return out

@@ -15,15 +15,12 @@ import orjson
 import redis
 
 from wiredesk.settings import Streams
+from wiredesk.streaming import text_of
 
 
 def resolve_stream(streams: Streams, name: str) -> str:
     """``unique`` -> the configured unique stream; any other name is taken literally."""
     return str(streams.model_dump().get(name, name))
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,15 +80,15 @@ def story_line(doc: dict[str, Any]) -> str:
 
 
 def parse_entry(stream: str, entry_id: Any, fields: dict[Any, Any]) -> StreamEntry:
-    raw = {_text(k): v for k, v in fields.items()}
-    schema = _text(raw["schema"]) if "schema" in raw else None
+    raw = {text_of(k): v for k, v in fields.items()}
+    schema = text_of(raw["schema"]) if "schema" in raw else None
     data: Any = None
     if "data" in raw:
         try:
             data = orjson.loads(raw["data"])
         except orjson.JSONDecodeError:
-            data = _text(raw["data"]) if isinstance(raw["data"], bytes) else raw["data"]
-    return StreamEntry(stream=stream, id=_text(entry_id), schema=schema, data=data)
+            data = text_of(raw["data"]) if isinstance(raw["data"], bytes) else raw["data"]
+    return StreamEntry(stream=stream, id=text_of(entry_id), schema=schema, data=data)
 
 
 def follow(
@@ -111,7 +108,7 @@ def follow(
     last = "0-0"
     if not from_start:
         newest = cast(Any, client.xrevrange(stream, count=1))
-        last = _text(newest[0][0]) if newest else "0-0"
+        last = text_of(newest[0][0]) if newest else "0-0"
     return _read(client, stream, last, count, block_ms)
 
 
@@ -124,6 +121,6 @@ def _read(
         reply = cast(Any, client.xread({stream: last}, count=wanted, block=block_ms))
         for _, entries in reply or []:
             for entry_id, fields in entries:
-                last = _text(entry_id)
+                last = text_of(entry_id)
                 seen += 1
                 yield parse_entry(stream, entry_id, fields)

@@ -39,7 +39,7 @@ from wiredesk.cluster import ReplicationShort, make_script, wait_for
 from wiredesk.keys import Keys
 from wiredesk.messages import Article
 from wiredesk.observability import PROCESSED
-from wiredesk.streaming import Entry, StreamCommitter, ensure_group
+from wiredesk.streaming import Entry, StreamCommitter, ensure_group, text_of
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ class PartitionedDedupe:
             self.keys.dedupe_outbox(partition),
         ]
         reply = await self._log_step(keys=keys, args=argv)
-        detail = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])
+        detail = text_of(reply[1])
         if int(reply[0]) == -1:
             raise Conflict(detail)
         await self._confirm(self.keys.unique, step="log")
@@ -188,7 +188,7 @@ class PartitionedDedupe:
     async def sweep(self, partition: int) -> int:
         """Finish every decided entry of the partition (whoever holds it); returns acked."""
         outbox: dict[Any, Any] = await self._redis.hgetall(self.keys.dedupe_outbox(partition))
-        pairs = [(k.decode() if isinstance(k, bytes) else str(k), v) for k, v in outbox.items()]
+        pairs = [(text_of(k), v) for k, v in outbox.items()]
         return await self.finish(partition, pairs) if pairs else 0
 
     async def handle(self, view: DedupePartition, entries: list[Entry]) -> None:

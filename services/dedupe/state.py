@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 from services.dedupe.features import Features, as_logged
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.lifecycle import Fact, ItemRef, Lifecycle
-from wiredesk.streaming import id_ms, parse_entries
+from wiredesk.streaming import id_ms, parse_entries, text_of
 from wiredesk.tracing import outgoing
 
 HEAD_NONE = "0-0"
@@ -316,7 +316,7 @@ class DedupeLog:
             argv.extend(item.events)
         reply = await self._script(keys=self._keys, args=argv)
         status = int(reply[0])
-        detail = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])
+        detail = text_of(reply[1])
         if status == -1:
             raise Conflict(detail)
         if status == -2:

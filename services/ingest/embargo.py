@@ -41,7 +41,7 @@ from prometheus_client import Gauge
 from redis.asyncio import Redis
 
 from wiredesk.cluster import make_script
-from wiredesk.streaming import id_parts
+from wiredesk.streaming import id_parts, text_of
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +209,8 @@ class EmbargoHold:
         n = self.names
         reply: Any = await self._release(keys=[n.hold, n.items, n.output], args=[limit])
         released, held, first, now = reply
-        first_text = first.decode() if isinstance(first, bytes) else str(first)
-        now_text = now.decode() if isinstance(now, bytes) else str(now)
+        first_text = text_of(first)
+        now_text = text_of(now)
         if released and self.wait is not None:
             await self.wait.confirm([n.output])
         return ReleasePass(

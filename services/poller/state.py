@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from wiredesk.streaming import text_of
+
 __all__ = ["FeedState", "HttpState"]
 
 _PUBLISH = """
@@ -71,7 +73,7 @@ class FeedState:
 
     async def http(self) -> HttpState:
         raw = await self.redis.hgetall(self.http_key)
-        values = {_text(k): _text(v) for k, v in raw.items()}
+        values = {text_of(k): text_of(v) for k, v in raw.items()}
         return HttpState(
             etag=values.get("etag") or None,
             last_modified=values.get("last_modified") or None,
@@ -105,7 +107,7 @@ class FeedState:
         value = await self.redis.hget(self.seen_key, guid)
         if value is None:
             return None
-        version, _, digest = _text(value).partition("|")
+        version, _, digest = text_of(value).partition("|")
         return int(version), digest
 
     async def publish(
@@ -114,7 +116,7 @@ class FeedState:
         """XADD + record, only if ``seen`` still holds ``previous`` (atomically on one node)."""
         if not self.atomic:
             current = await self.redis.hget(self.seen_key, guid)
-            if (_text(current) if current is not None else "") != previous:
+            if (text_of(current) if current is not None else "") != previous:
                 return False
             await self.redis.xadd(stream, entry)  # type: ignore[arg-type]
             if self._confirm is not None:
@@ -128,10 +130,6 @@ class FeedState:
         if self._confirm is not None:
             await self._confirm([stream])
         return int(done) == 1
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def now() -> float:

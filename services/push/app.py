@@ -39,6 +39,7 @@ from wiredesk.keys import Keys
 from wiredesk.messages import RawArticle, encode_entry
 from wiredesk.partitions import partition_for
 from wiredesk.replay import dead_letter
+from wiredesk.streaming import text_of
 from wiredesk.topology import Topology
 
 __all__ = ["create_app"]
@@ -181,7 +182,7 @@ def create_app(settings: PushSettings, redis: Redis | None = None) -> FastAPI:
             "items": [
                 {
                     "id": article.id,
-                    "entry": entry.decode() if isinstance(entry, bytes) else str(entry),
+                    "entry": text_of(entry),
                     "guid": getattr(article, "guid", None),
                     "version": getattr(article, "version", None),
                 }

@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 
-from wiredesk.streaming import id_ms
+from wiredesk.streaming import id_ms, text_of
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -58,8 +58,7 @@ def rate(count: int, seconds: float) -> float:
 
 def entry_ms(entry_id: str | bytes) -> int:
     """The millisecond timestamp of a stream entry id (``<ms>-<seq>``): when Redis added it."""
-    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    return id_ms(text)
+    return id_ms(text_of(entry_id))
 
 
 def span_rate(count: int, first_ms: float, last_ms: float) -> float:
