@@ -132,6 +132,19 @@ class WiredeskSettings(BaseSettings):
     def key(self, *parts: str) -> str:
         return ":".join((self.key_prefix, *parts))
 
+    @property
+    def given_redis_url(self) -> str | None:
+        """The Redis URL the environment (``REDIS_URL`` or ``WIREDESK_REDIS_URL``) or the caller
+        named, or ``None`` when only the default stands.
+
+        ``wiredesk demo`` and ``wiredesk eval`` start a private embedded server unless told which
+        Redis to use; they ask this instead of reading ``os.environ`` beside the settings, so the
+        two names and their precedence are decided in one place. An empty value counts as unset.
+        """
+        if "redis_url" not in self.model_fields_set:
+            return None
+        return self.redis_url or None
+
     @cached_property
     def safe_redis_url(self) -> str:
         """The URL without its password, for logs."""

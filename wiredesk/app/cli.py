@@ -322,15 +322,15 @@ def evaluate(
 ) -> None:
     """Dedupe quality on labelled data, through ingest's normalization and the dedupe stage.
 
-    Uses REDIS_URL (in a fresh namespace, removed afterwards) or a private redis-server. Prints a
+    Uses REDIS_URL or WIREDESK_REDIS_URL (in a fresh namespace, removed afterwards) or a private
+    redis-server. Prints a
     table; the last line of output is one JSON object with every metric.
     """
-    import os
-
     import orjson
 
     from wiredesk.app.tooling import tooling_missing
     from wiredesk.embedded import EmbeddedRedis
+    from wiredesk.settings import WiredeskSettings
 
     try:
         from tools.evaluation.datasets import ClusterSet, load
@@ -366,7 +366,7 @@ def evaluate(
             return cluster_metrics(data, outcome)
         return pair_metrics(data, outcome, stage)
 
-    redis_url = os.environ.get("REDIS_URL")
+    redis_url = WiredeskSettings().given_redis_url
     if redis_url:
         metrics = go(redis_url)
     else:

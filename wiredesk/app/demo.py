@@ -1,13 +1,13 @@
 """``wiredesk demo``: the whole pipeline on an embedded Redis and SQLite, then the stories.
 
-With ``REDIS_URL`` set it uses that Redis and starts none; its streams and keys then live under
-a fresh ``demo-XXXX:`` namespace so an existing pipeline on the same Redis is not disturbed.
+With ``REDIS_URL`` (or ``WIREDESK_REDIS_URL``) set it uses that Redis and starts none; its
+streams and keys then live under a fresh ``demo-XXXX:`` namespace so an existing pipeline on the
+same Redis is not disturbed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import time
 import uuid
@@ -23,7 +23,7 @@ from wiredesk.app.files import expected_stored, split_items
 from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.embedded import EmbeddedRedis
 from wiredesk.replay import publish, publish_rejected
-from wiredesk.settings import Streams
+from wiredesk.settings import Streams, WiredeskSettings
 
 
 class DemoError(RuntimeError):
@@ -40,7 +40,7 @@ class DemoResult:
 def run_demo(paths: list[Path], *, timeout: float = 180.0) -> DemoResult:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="wiredesk-demo-") as tmp, ExitStack() as stack:
-        redis_url = os.environ.get("REDIS_URL")
+        redis_url = WiredeskSettings().given_redis_url
         streams, key_prefix = Streams(), "wd"
         if redis_url is None:
             redis_url = stack.enter_context(EmbeddedRedis()).url
