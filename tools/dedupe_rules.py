@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from services.dedupe.cascade import pair_scores
-from services.dedupe.handlers import DedupeStage
 from services.dedupe.settings import DedupeSettings
+from services.dedupe.stage import DedupeStage
 from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings
 from tools.evaluation.datasets import PairSet, load

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from faststream import FastStream
 
-from services.dedupe.handlers import DedupeStage
 from services.dedupe.model_package import model_dir
 from services.dedupe.partitioned import PartitionedDedupe
 from services.dedupe.settings import DedupeSettings
+from services.dedupe.stage import DedupeStage
 from wiredesk.partitioned import create_stage_app
 
 

@@ -33,7 +33,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.dedupe.handlers import DedupeStage
+from services.dedupe.stage import DedupeStage
 from services.dedupe.state import Conflict, Item, encode_record
 from wiredesk.cluster import ReplicationShort, make_script, wait_for
 from wiredesk.keys import Keys

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from faststream import FastStream
 
-from services.ingest.handlers import IngestStage
 from services.ingest.settings import IngestSettings
+from services.ingest.stage import IngestStage
 from wiredesk.partitioned import create_stage_app
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from faststream import FastStream
 
-from services.store.handlers import StoreStage
 from services.store.settings import StoreSettings
+from services.store.stage import StoreStage
 from wiredesk.keys import Keys
 from wiredesk.partitioned import create_stage_app
 

@@ -13,9 +13,9 @@ import orjson
 import pytest
 from redis.asyncio.cluster import RedisCluster
 
-from services.dedupe.handlers import DedupeStage
 from services.dedupe.partitioned import PartitionedDedupe
 from services.dedupe.settings import DedupeSettings
+from services.dedupe.stage import DedupeStage
 from services.ingest.normalize import normalize
 from services.ingest.settings import IngestSettings
 from tests.conftest import SEEDS

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio.cluster import RedisCluster
 
-from services.ingest.handlers import IngestStage
 from services.ingest.settings import IngestSettings
+from services.ingest.stage import IngestStage
 from tests.cluster.test_cluster_tools import cli
 from tests.integration.test_embargo import feed, item
 from wiredesk.cluster import async_client

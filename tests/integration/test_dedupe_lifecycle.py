@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable, Sequence
 import pytest
 from redis.asyncio import Redis
 
-from services.dedupe.handlers import DedupeStage
 from services.dedupe.settings import DedupeSettings
-from services.ingest.handlers import IngestStage
+from services.dedupe.stage import DedupeStage
 from services.ingest.settings import IngestSettings
+from services.ingest.stage import IngestStage
 from tests.lifecycle_story import STEPS, check_story_run, read_run, story_items
 from wiredesk.messages import RawArticle
 from wiredesk.observability import PROCESSED

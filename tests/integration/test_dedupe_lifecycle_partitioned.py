@@ -9,9 +9,9 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from services.dedupe.handlers import DedupeStage
 from services.dedupe.partitioned import PartitionedDedupe
 from services.dedupe.settings import DedupeSettings
+from services.dedupe.stage import DedupeStage
 from services.ingest.normalize import normalize
 from tests.lifecycle_story import story_items
 from wiredesk.keys import Keys

@@ -21,8 +21,8 @@ import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
-from services.ingest.handlers import IngestStage
 from services.ingest.settings import IngestSettings
+from services.ingest.stage import IngestStage
 from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.embedded import EmbeddedRedis
 from wiredesk.keys import Keys

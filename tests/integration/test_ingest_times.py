@@ -7,8 +7,8 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from services.ingest.handlers import IngestStage
 from services.ingest.settings import IngestSettings
+from services.ingest.stage import IngestStage
 from tests.unit.test_wire_contract import errors
 from wiredesk.service import StageRunner
 from wiredesk.settings import WiredeskSettings

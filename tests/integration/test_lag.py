@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from services.ingest.handlers import IngestStage
 from services.ingest.settings import IngestSettings
+from services.ingest.stage import IngestStage
 from wiredesk.embedded import free_port
 from wiredesk.messages import RawArticle, encode_entry
 from wiredesk.service import StageRunner

@@ -26,8 +26,8 @@ from redis.asyncio import Redis
 from services.api.app import create_app
 from services.api.server import uvicorn_config
 from services.store.db import open_store
-from services.store.handlers import StoreStage
 from services.store.settings import StoreSettings
+from services.store.stage import StoreStage
 from tests.conftest import ROOT
 from tests.integration.test_store_backends import annotated
 from tests.lifecycle import SCENARIO, snapshot

@@ -18,11 +18,11 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from services.dedupe.handlers import DedupeStage
 from services.dedupe.settings import DedupeSettings
+from services.dedupe.stage import DedupeStage
 from services.store.db import open_store
-from services.store.handlers import StoreStage
 from services.store.settings import StoreSettings
+from services.store.stage import StoreStage
 from tests.conftest import ROOT
 from tests.integration.test_dedupe_lifecycle import drain, run_steps
 from tests.lifecycle_story import FORMATS, STEPS, _ninjs, entries, story_items

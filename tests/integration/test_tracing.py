@@ -15,12 +15,12 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from redis.asyncio import Redis
 
-from services.dedupe.handlers import DedupeStage
 from services.dedupe.settings import DedupeSettings
-from services.ingest.handlers import IngestStage
+from services.dedupe.stage import DedupeStage
 from services.ingest.settings import IngestSettings
-from services.store.handlers import StoreStage
+from services.ingest.stage import IngestStage
 from services.store.settings import StoreSettings
+from services.store.stage import StoreStage
 from tests.conftest import SEEDS
 from wiredesk import tracing
 from wiredesk.app.files import read_articles

@@ -71,9 +71,9 @@ def test_growth() -> None:
 
 def test_profile_summary_from_collapsed_stacks() -> None:
     text = (
-        'process 1:"python";main (wiredesk/app/cli.py:10);handle (services/dedupe/handlers.py:80);'
+        'process 1:"python";main (wiredesk/app/cli.py:10);handle (services/dedupe/stage.py:80);'
         "_mulmod (/x/services/dedupe/minhash.py:50) 6\n"
-        'process 1:"python";main (wiredesk/app/cli.py:10);handle (services/dedupe/handlers.py:82);'
+        'process 1:"python";main (wiredesk/app/cli.py:10);handle (services/dedupe/stage.py:82);'
         "execute (/venv/redis/asyncio/client.py:9) 4\n"
         "garbage line\n"
     )
@@ -83,7 +83,7 @@ def test_profile_summary_from_collapsed_stacks() -> None:
     assert summary["samples"] == 10
     assert summary["self"][0] == {"function": "_mulmod (services/dedupe/minhash.py)", "share": 0.6}
     inclusive = {row["function"]: row["share"] for row in summary["project_inclusive"]}
-    assert inclusive["handle (services/dedupe/handlers.py)"] == 1.0  # lines of one function add up
+    assert inclusive["handle (services/dedupe/stage.py)"] == 1.0  # lines of one function add up
     assert not any("cli.py" in name for name in inclusive)  # entry frames say nothing
 
 

@@ -24,9 +24,9 @@ from services.dedupe.cascade import (
     combined_score,
 )
 from services.dedupe.features import Features, Terms, lexical_cosine
-from services.dedupe.handlers import DedupeStage
 from services.dedupe.index import LexicalIndex, Match, Record, StoryIndex
 from services.dedupe.settings import DedupeSettings
+from services.dedupe.stage import DedupeStage
 from services.dedupe.state import decode_record, encode_record
 from services.ingest.normalize import normalize
 from wiredesk.messages import Article, Method, RawArticle, encode_entry

@@ -23,13 +23,13 @@ from services.dedupe.cascade import (
     route,
 )
 from services.dedupe.features import Features, comparison_text
-from services.dedupe.handlers import DedupeStage
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.langtext import LanguageTfidf, arabic_normalize, language_tokens
 from services.dedupe.lexical import WordfreqTfidf
 from services.dedupe.minhash import MinHasher
 from services.dedupe.multilingual import USE_WORDS, use_text
 from services.dedupe.settings import DedupeSettings
+from services.dedupe.stage import DedupeStage
 from services.dedupe.state import decode_record, encode_record
 from services.ingest.normalize import normalize
 from services.ingest.text import word_count

@@ -39,10 +39,10 @@ def test_every_service_stage_declares_the_outcomes_it_counts() -> None:
     import re
     from pathlib import Path
 
-    from services.dedupe.handlers import DedupeStage
     from services.dedupe.partitioned import DedupePartition
-    from services.ingest.handlers import IngestStage
-    from services.store.handlers import StoreStage
+    from services.dedupe.stage import DedupeStage
+    from services.ingest.stage import IngestStage
+    from services.store.stage import StoreStage
 
     declared = {
         "ingest": set(IngestStage.outcomes),

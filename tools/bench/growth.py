@@ -26,9 +26,9 @@ import numpy as np
 from redis.asyncio import Redis
 
 from services.dedupe.features import Features
-from services.dedupe.handlers import DedupeStage
 from services.dedupe.index import Record
 from services.dedupe.settings import DedupeSettings
+from services.dedupe.stage import DedupeStage
 from services.dedupe.state import encode_record
 from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings

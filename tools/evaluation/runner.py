@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from services.dedupe.handlers import DedupeStage
 from services.dedupe.settings import DedupeSettings
+from services.dedupe.stage import DedupeStage
 from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings
 from tools.evaluation.datasets import ClusterSet, Document, PairSet
