@@ -41,6 +41,12 @@ class Topology:
             settings, is_cluster, Keys.from_settings(settings, cluster=is_cluster), client, wait
         )
 
+    @classmethod
+    def single_node(cls, settings: WiredeskSettings, client: AnyRedis) -> Topology:
+        """The single-stream layout of ``settings`` on a client the caller already has (no
+        detection, no WAIT): what a producer given a plain ``Redis`` writes to."""
+        return cls(settings, False, Keys.from_settings(settings), client, None)
+
     @property
     def legacy(self) -> bool:
         """The single-node, single-partition layout that FastStream's ``build_app`` runs."""

@@ -30,7 +30,6 @@ from services.ingest.formats.base import item_id
 from services.poller.feeds import Feed
 from services.poller.settings import PollerSettings
 from services.poller.state import FeedState, now
-from wiredesk.keys import Keys
 from wiredesk.messages import RawArticle, RawArticleV2, encode_entry
 from wiredesk.observability import PROCESSED
 from wiredesk.partitions import partition_for
@@ -77,11 +76,12 @@ class Poller:
         self.settings = settings
         self.redis = redis
         self.feeds = feeds
-        self.keys = topology.keys if topology is not None else Keys.from_settings(settings)
+        layout = topology or Topology.single_node(settings, redis)
+        self.keys = layout.keys
         # On a cluster the feed's state and the partition's stream live in different slots,
         # so one script cannot hold both (services.poller.state explains the two-step form).
-        atomic = topology is None or not topology.cluster
-        confirm = topology.confirm if topology is not None and topology.wait else None
+        atomic = not layout.cluster
+        confirm = layout.confirm if layout.wait else None
         self.client = client or httpx.AsyncClient(
             timeout=settings.poller_timeout_s,
             follow_redirects=True,

@@ -35,7 +35,6 @@ from redis.exceptions import RedisError
 from services.ingest.formats import DocumentError, Rejected, parse_document
 from services.push.settings import PushSettings
 from wiredesk.cluster import ReplicationShort
-from wiredesk.keys import Keys
 from wiredesk.messages import RawArticle, encode_entry
 from wiredesk.partitions import partition_for
 from wiredesk.replay import dead_letter
@@ -88,37 +87,23 @@ def _rejection(item: Rejected) -> dict[str, str]:
     return {"reason": item.reason, "error": item.error, "locator": item.locator}
 
 
-class _Target:
-    """Where items go: the client, the key layout and the WAIT step of the deployment."""
-
-    def __init__(self, redis: Any, keys: Keys, topology: Topology | None = None) -> None:
-        self.redis = redis
-        self.keys = keys
-        self.topology = topology
-
-    async def confirm(self, streams: set[str]) -> None:
-        if self.topology is not None:
-            await self.topology.confirm(streams)
-
-
 def create_app(settings: PushSettings, redis: Redis | None = None) -> FastAPI:
     """The endpoint on ``redis`` (the single-stream layout of ``settings``), or, without it,
     on the deployment :meth:`Topology.connect` finds at start-up (cluster mode, partitions,
     WAIT), connected inside the server's own event loop."""
-    target: _Target | None = None if redis is None else _Target(redis, Keys.from_settings(settings))
+    target = None if redis is None else Topology.single_node(settings, redis)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         nonlocal target
-        topology = None
+        connected = None
         if target is None:
-            topology = await Topology.connect(settings)
-            target = _Target(topology.client, topology.keys, topology)
+            target = connected = await Topology.connect(settings)
         try:
             yield
         finally:
-            if topology is not None:
-                await topology.aclose()
+            if connected is not None:
+                await connected.aclose()
 
     app = FastAPI(
         title="wiredesk push endpoint",
@@ -169,11 +154,11 @@ def create_app(settings: PushSettings, redis: Redis | None = None) -> FastAPI:
         routed = [(keys.raw(partition_for(a.id, n)), a) for a in articles]
         dead = [(keys.dlq(partition_for(r.locator, n)), r) for r in rejected]
         try:
-            async with target.redis.pipeline(transaction=False) as pipe:
+            async with target.client.pipeline(transaction=False) as pipe:
                 for stream, article in routed:
-                    pipe.xadd(stream, encode_entry(article))
+                    pipe.xadd(stream, encode_entry(article))  # type: ignore[arg-type]
                 for stream, item in dead:
-                    pipe.xadd(stream, encode_entry(dead_letter(item, stage="push")))
+                    pipe.xadd(stream, encode_entry(dead_letter(item, stage="push")))  # type: ignore[arg-type]
                 entries = await pipe.execute()
             await target.confirm({stream for stream, _ in routed + dead})
         except (RedisError, ReplicationShort) as exc:
