@@ -1,30 +1,39 @@
-"""ASGI apps under a real uvicorn server on loopback, as the services run them."""
+"""ASGI apps under a real uvicorn server on loopback, as the services run them.
+
+``free_port`` is the project's own (:func:`wiredesk.embedded.free_port`), re-exported here."""
 
 from __future__ import annotations
 
-import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import uvicorn
 
+from wiredesk.embedded import free_port
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["free_port", "healthy", "serve_in_thread"]
+
+
+def _plain_config(app: Any, *, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, start_timeout_s: float = 20.0) -> Iterator[str]:
-    """Run ``app`` under uvicorn in its own thread and event loop; yields its base URL."""
+def serve_in_thread(
+    app: Any,
+    *,
+    config: Callable[..., uvicorn.Config] = _plain_config,
+    start_timeout_s: float = 20.0,
+) -> Iterator[str]:
+    """Run ``app`` under uvicorn in its own thread and event loop; yields its base URL.
+
+    ``config(app, host=, port=)`` builds the server's settings: pass the service's own (e.g.
+    ``services.api.server.uvicorn_config``) to test it as it runs."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-    )
+    server = uvicorn.Server(config(app, host="127.0.0.1", port=port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     waited = 0.0

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from services.api.app import create_app
 from services.api.server import uvicorn_config
 from services.store.sqlite import SqliteStore
 from tests.integration.test_store_backends import annotated
+from tests.loopback import serve_in_thread
 from wiredesk.embedded import free_port
 from wiredesk.observability import serve_health
 
@@ -32,18 +30,11 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store = SqliteStore.from_url(f"sqlite:///{db}")
     store.migrate()
     store.upsert([("1-0", annotated(SLASH_ID, SLASH_ID)), ("2-0", annotated("plain", "plain"))])
-    port = free_port()
-    server = uvicorn.Server(uvicorn_config(create_app(store), host="127.0.0.1", port=port))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    store.close()
+    try:
+        with serve_in_thread(create_app(store), config=uvicorn_config) as url:
+            yield url
+    finally:
+        store.close()
 
 
 BAD_QUERIES = [

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +18,6 @@ import httpx
 import orjson
 import pytest
 import redis
-import uvicorn
 from redis.asyncio import Redis
 
 from services.api.app import create_app
@@ -31,8 +28,8 @@ from services.store.stage import StoreStage
 from tests.conftest import ROOT
 from tests.integration.test_store_backends import annotated
 from tests.lifecycle import SCENARIO, snapshot
+from tests.loopback import serve_in_thread
 from tests.pg import backend_url, pg_server_url, pg_url  # noqa: F401
-from wiredesk.embedded import free_port
 from wiredesk.messages import encode_entry
 from wiredesk.service import StageRunner
 from wiredesk.settings import WiredeskSettings
@@ -89,18 +86,11 @@ async def stored(
 @pytest.fixture
 def api(stored: str) -> Iterator[str]:
     store = open_store(stored)
-    port = free_port()
-    server = uvicorn.Server(uvicorn_config(create_app(store), host="127.0.0.1", port=port))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    store.close()
+    try:
+        with serve_in_thread(create_app(store), config=uvicorn_config) as url:
+            yield url
+    finally:
+        store.close()
 
 
 def get(url: str) -> Any:
