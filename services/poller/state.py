@@ -127,9 +127,10 @@ class FeedState:
             keys=[self.seen_key, stream],
             args=[guid, previous, record, entry[b"schema"], entry[b"data"]],
         )
-        if self._confirm is not None:
+        published = int(done) == 1
+        if published and self._confirm is not None:
             await self._confirm([stream])
-        return int(done) == 1
+        return published
 
 
 def now() -> float:
