@@ -1,10 +1,12 @@
-"""Turns a stage (ingest, dedupe, store) into a FastStream application.
+"""The stage runtime: the control loop that feeds one stage and keeps it going.
+
+A service's FastStream subscriber (its ``app.py``, hosted by :mod:`wiredesk.host`) hands each
+delivered batch to :meth:`StageRunner.process`; the runner does the rest, the same for every stage.
 
 What every stage gets from here, so no service re-implements it:
 
-- a batch ``StreamSub`` subscriber on its input stream with **manual** acks: the stage acks in its
-  own atomic commit, never FastStream (an auto-ack after the handler would not be atomic with
-  the outputs, and FastStream's ``nack`` is a no-op on Redis);
+- acks left to the stage: it acks in its own atomic commit, never FastStream (an auto-ack after
+  the handler would not be atomic with the outputs, and FastStream's ``nack`` is a no-op on Redis);
 - groups created at id ``0`` before FastStream starts (its default ``$`` would skip entries
   published before the first consumer came up);
 - a reclaim loop beside the reader (FastStream's ``min_idle_time`` would replace the reader with an
@@ -17,10 +19,10 @@ What every stage gets from here, so no service re-implements it:
   not acked stays pending and is reclaimed); the reclaim loop is asked to stop too and may finish
   the pass in hand within the same grace period before it is cancelled;
 - Redis outages: the client retries a failed command with exponential backoff and jitter
-  (:func:`redis_client`), the reclaim loop backs off the same way, FastStream's reader retries
-  every 5 s, and a batch that fails because Redis is unreachable is left pending as a whole
-  instead of being split for poison isolation (one entry at a time, each waiting out the
-  retries, would stall the stage for minutes and mark healthy entries as failed).
+  (:func:`wiredesk.cluster.async_client`), the reclaim loop backs off the same way, FastStream's
+  reader retries every 5 s, and a batch that fails because Redis is unreachable is left pending
+  as a whole instead of being split for poison isolation (one entry at a time, each waiting out
+  the retries, would stall the stage for minutes and mark healthy entries as failed).
 
 Retrying a command whose reply was lost is safe because every write is guarded: the commit
 script acks first and adds outputs only if the ack took, dedupe's commit checks the log head,
@@ -35,19 +37,13 @@ import gc
 import logging
 import random
 import time
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from faststream import AckPolicy, Context, FastStream
-from faststream.redis import RedisBroker, StreamSub
-from faststream.redis.message import RedisBatchStreamMessage
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from wiredesk.batchparse import raw_batch_parser
-from wiredesk.cluster import FAILOVER_ERRORS, attach_default_wait
+from wiredesk.cluster import FAILOVER_ERRORS, async_client, attach_default_wait, wait_for
 from wiredesk.deadletter import DeadLetterPolicy
 from wiredesk.errors import is_permanent
 from wiredesk.monitoring import oldest_pending_age_s, register_stage_series
@@ -58,7 +54,6 @@ from wiredesk.observability import (
     OLDEST_PENDING,
     PENDING,
     RECLAIMED,
-    configure_logging,
     serve_health,
 )
 from wiredesk.retention import trim_consumed
@@ -72,22 +67,6 @@ log = logging.getLogger(__name__)
 #: while a restarted server loads its AOF, is a ConnectionError).
 UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
 UNAVAILABLE += FAILOVER_ERRORS  # a Redis Cluster electing a new master (wiredesk.cluster)
-
-
-def redis_client(url: str) -> Redis:
-    """A client that rides out a Redis restart: reconnect with backoff instead of failing fast.
-
-    Up to 6 retries with full-jitter exponential backoff (0.1 s doubling, capped at 2 s) span
-    roughly 5 s, about a restart of a server with a small AOF; longer outages surface as errors
-    that the callers handle (entries stay pending, loops back off).
-    """
-    return Redis.from_url(
-        url,
-        retry=Retry(ExponentialWithJitterBackoff(base=0.1, cap=2.0), retries=6),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        health_check_interval=30,
-        socket_keepalive=True,
-    )
 
 
 class Backoff:
@@ -139,9 +118,11 @@ class StageRunner:
     def __init__(self, stage: Stage, settings: WiredeskSettings, redis: Any = None) -> None:
         self.stage = stage
         self.settings = settings
-        # ``redis``: a client shared by several partitions' runners (wiredesk.partitioned)
+        # ``redis``: the client of the process, shared by its runners (wiredesk.host)
         self._owns_redis = redis is None
-        self.redis: Redis = redis_client(settings.redis_url) if redis is None else redis
+        self.redis: Redis = cast(
+            Redis, async_client(settings, cluster=False) if redis is None else redis
+        )
         self.committer = StreamCommitter(
             self.redis,
             input_stream=stage.input_stream,
@@ -160,6 +141,8 @@ class StageRunner:
     async def start(self) -> None:
         if self._owns_redis:  # WIREDESK_WAIT_REPLICAS (a shared client has it attached)
             self.committer.wait = await attach_default_wait(self.redis, self.settings)
+        else:  # attached by the host after this runner was made
+            self.committer.wait = wait_for(self.redis)
         await ensure_group(self.redis, self.stage.input_stream, self.stage.group)
         await self.stage.setup(self.redis)
         register_stage_series(self.stage.name, getattr(self.stage, "outcomes", ()))
@@ -388,49 +371,3 @@ class StageRunner:
         OLDEST_PENDING.labels(self.stage.name, part).set(
             await oldest_pending_age_s(self.redis, self.stage.input_stream, self.stage.group)
         )
-
-
-def subscribe(broker: Any, runner: StageRunner, settings: WiredeskSettings) -> None:
-    """Feed ``runner`` from a batch subscriber on its stage's input stream (any Redis broker:
-    one node or FastStream's cluster broker). Acks are manual (the stage acks in its own
-    commit) and the entries arrive undecoded (``raw_batch_parser``): the stage decodes each one,
-    so an undecodable entry is dead-lettered alone instead of failing the batch."""
-    stage = runner.stage
-
-    @broker.subscriber(  # type: ignore[untyped-decorator]
-        stream=StreamSub(
-            stage.input_stream,
-            group=stage.group,
-            consumer=settings.consumer,
-            batch=True,
-            max_records=settings.batch_size,
-            polling_interval=settings.block_ms,
-        ),
-        ack_policy=AckPolicy.MANUAL,
-        parser=raw_batch_parser,
-        title=f"{stage.name}:{stage.input_stream}",
-    )
-    async def on_batch(message: RedisBatchStreamMessage = Context("message")) -> None:
-        raw = message.raw_message
-        entries = [
-            Entry(mid.decode(), fields)
-            for mid, fields in zip(raw["message_ids"], raw["data"], strict=True)
-        ]
-        await runner.process(entries)
-
-
-def build_app(stage: Stage, settings: WiredeskSettings) -> FastStream:
-    """The FastStream application of one stage; run it with ``asyncio.run(app.run())``."""
-    configure_logging(level=settings.log_level, fmt=settings.log_format, service=stage.name)
-    broker = RedisBroker(
-        settings.redis_url,
-        graceful_timeout=settings.graceful_timeout_s,
-        log_level=logging.DEBUG,  # per-message INFO logs cost more than the work itself
-    )
-    runner = StageRunner(stage, settings)
-    subscribe(broker, runner, settings)
-
-    app = FastStream(broker, logger=logging.getLogger(f"wiredesk.{stage.name}"))
-    app.on_startup(runner.start)
-    app.after_shutdown(runner.stop)
-    return app

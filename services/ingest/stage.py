@@ -53,7 +53,7 @@ class IngestStage:
         self, settings: IngestSettings, *, partition: int = 0, keys: Keys | None = None
     ) -> None:
         self.settings = settings
-        # One stage object per partition (wiredesk.partitioned); the legacy layout's names
+        # One stage object per partition (wiredesk.host); the legacy layout's names
         # are exactly settings.streams.* and settings.key(...).
         self.keys = keys or Keys.from_settings(settings)
         self.partition = partition
