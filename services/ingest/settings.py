@@ -9,14 +9,21 @@ from pydantic import Field, field_validator
 from services.ingest.normalize import Limits
 from wiredesk.settings import WiredeskSettings
 
+_LIMITS = Limits()
+"""The normalization's own defaults: the settings' defaults are these, declared once."""
+
 
 class IngestSettings(WiredeskSettings):
-    min_words: int = Field(default=20, ge=1, description="shorter texts are dead-lettered")
+    min_words: int = Field(
+        default=_LIMITS.min_words, ge=1, description="shorter texts are dead-lettered"
+    )
     max_body_chars: int = Field(
-        default=500_000, ge=1000, description="longer extracted texts are refused (too-large)"
+        default=_LIMITS.max_body_chars,
+        ge=1000,
+        description="longer extracted texts are refused (too-large)",
     )
     max_raw_chars: int = Field(
-        default=4_000_000,
+        default=_LIMITS.max_raw_chars,
         ge=1000,
         description="longer raw documents are refused (too-large); a 1.5 MB HTML page is normal",
     )
