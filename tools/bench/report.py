@@ -32,6 +32,10 @@ def _fmt(value: Any, suffix: str = "") -> str:
     return f"{value}{suffix}"
 
 
+def _ratio(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def _mib(value: Any) -> str:
     return "n/a" if value is None else f"{value / 2**20:,.1f} MiB"
 
@@ -44,7 +48,8 @@ def print_tables(results: dict[str, Any], console: Console) -> None:
 
 def _throughput(results: dict[str, Any], console: Console) -> None:
     table = Table(title="throughput (articles/s, end to end)", title_justify="left")
-    for column in ("run", "articles", "articles/s", "x limit", "ingest", "dedupe", "store"):
+    columns = ("run", "articles", "articles/s", "x limit", "x work", "ingest", "dedupe", "store")
+    for column in columns:
         table.add_column(column, justify="right" if column != "run" else "left")
     limit = results.get("limit")
     if limit:
@@ -56,6 +61,7 @@ def _throughput(results: dict[str, Any], console: Console) -> None:
             "",
             "",
             "",
+            "",
         )
     for run in results.get("pipeline", []):
         stages = run["phase"]["stages"]
@@ -64,9 +70,19 @@ def _throughput(results: dict[str, Any], console: Console) -> None:
             _fmt(run["phase"]["articles"]),
             _fmt(run["phase"]["articles_per_s"]),
             "n/a" if run.get("ratio_to_limit") is None else f"{run['ratio_to_limit']:.3f}",
+            _ratio(run.get("ratio_to_work_bound")),
             *(_fmt(stages.get(s, {}).get("entries_per_s")) for s in STAGES),
         )
     console.print(table)
+    for run in results.get("pipeline", []):
+        bound = run.get("work_bound")
+        if bound:
+            console.print(
+                f"work-bound limit, dedupe x{run['dedupe_replicas']}: "
+                f"{bound['articles_per_s']:,.1f} articles/s = {bound['cores']} cores / "
+                f"{bound['cpu_ms_per_article']:.3f} ms of stage CPU per article "
+                f"(shares: {', '.join(f'{k} {v:.0%}' for k, v in bound['share'].items())})"
+            )
 
 
 def _cluster(results: dict[str, Any], console: Console) -> None:

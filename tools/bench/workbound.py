@@ -1,0 +1,38 @@
+"""The work-bound limit: the end-to-end rate the stages' own CPU allows on this machine. Pure.
+
+Why: the raw pass-through limit (:mod:`tools.bench.limit`) is the ceiling of the stream
+plumbing, which wiredesk's pipeline never approaches because its stages do work on every
+article (parse, normalize, hash, embed, write). The ceiling that work sets is what the
+measured per-article CPU of the stages allows when every core is busy with them: ``cores /
+sum(CPU seconds per article over the stages)``. A pipeline far below it waits (on Redis round
+trips, batching, a stage that cannot use the idle cores); near it, only less work per article
+or more cores make it faster.
+
+Each stage's processes are counted together (all replicas), so the limit holds for any
+replica count; Redis' own CPU is not in the sum (it is in the pass-through limit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def work_bound(cpu: Mapping[str, Mapping[str, Any]], cores: int) -> dict[str, Any] | None:
+    """The limit from a phase's ``cpu`` block (per stage ``articles_per_cpu_s``), or None
+    when a stage's CPU is unknown (a process that exited before it was read)."""
+    if cores < 1 or not cpu:
+        return None
+    seconds: dict[str, float] = {}
+    for stage, measured in cpu.items():
+        rate = measured.get("articles_per_cpu_s")
+        if not rate or rate <= 0:
+            return None
+        seconds[stage] = 1.0 / float(rate)
+    total = sum(seconds.values())
+    return {
+        "articles_per_s": round(cores / total, 1),
+        "cores": cores,
+        "cpu_ms_per_article": round(1000 * total, 3),
+        "share": {stage: round(s / total, 3) for stage, s in seconds.items()},
+    }
