@@ -78,7 +78,10 @@ async def test_a_batch_with_an_entry_finished_elsewhere_writes_nothing(
     log = make_log(aredis, settings)
     with pytest.raises(NotPending) as caught:
         await log.commit(
-            [Item(ids[0], record("x"), ANNOTATED, ANNOTATED), Item(ids[1], record("y"), ANNOTATED, b"")],
+            [
+                Item(ids[0], record("x"), ANNOTATED, ANNOTATED),
+                Item(ids[1], record("y"), ANNOTATED, b""),
+            ],
             trim_before_ms=None,
         )
     assert caught.value.entry_id == ids[1]
