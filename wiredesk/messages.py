@@ -50,6 +50,7 @@ __all__ = [
     "Subject",
     "decode_entry",
     "encode_entry",
+    "encode_payload",
 ]
 
 DATA_FIELD = b"data"
@@ -363,6 +364,15 @@ class MalformedMessage(ValueError):
 def encode_entry(message: WireModel) -> dict[bytes, bytes]:
     """Stream fields for one message."""
     return {SCHEMA_FIELD: message.SCHEMA.encode(), DATA_FIELD: message.to_json()}
+
+
+def encode_payload(data: bytes) -> dict[bytes, bytes]:
+    """Stream fields for a message already serialized (:meth:`WireModel.to_json`), when only
+    its bytes travelled this far (dedupe's decided outputs, its partitioned outbox): the label
+    is the payload's own ``schema``, which every wire model writes and equals its ``SCHEMA``,
+    so the entry is the one :func:`encode_entry` would give for the message."""
+    document: Any = orjson.loads(data)
+    return {SCHEMA_FIELD: str(document["schema"]).encode(), DATA_FIELD: data}
 
 
 def entry_data(fields: dict[bytes, bytes]) -> bytes:

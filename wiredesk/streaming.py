@@ -5,12 +5,20 @@ entry and, only if that acknowledgement took (the entry was still pending for th
 the outputs. Because a script runs atomically, a crash leaves either nothing done or everything
 done, and a redelivered entry (a reclaimed one that a slow consumer also finished) produces no
 second output: its ``XACK`` returns 0 and the script stops there.
+
+This module also owns how every Redis-to-Redis script adds an entry. Python encodes each output
+entry's fields (:func:`wiredesk.messages.encode_entry` / :func:`~wiredesk.messages.encode_payload`,
+plus ``traceparent``: :func:`traced`) and hands them over as ``n, f1, v1, ...``
+(:func:`entry_args`); the scripts compose :data:`EMIT_LUA` and ``XADD`` those lists as they are.
+No script spells ``schema`` or ``data``, so the layout consumers parse is written once, here and
+in ``messages``. :meth:`StreamCommitter.ack` is the other way out of a stage: the acknowledgement
+of a stage whose effects are committed outside Redis (the store's database).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -94,28 +102,58 @@ class Commit:
     once_ttl_ms: int = 0
 
 
+EMIT_LUA = """
+local function entry_end(pos)
+  return pos + 1 + 2 * tonumber(ARGV[pos])
+end
+local function emit(stream, pos)
+  local stop = entry_end(pos)
+  if stop == pos + 1 then return stop, nil end
+  local args = {stream, '*'}
+  for j = pos + 1, stop - 1 do args[#args + 1] = ARGV[j] end
+  return stop, redis.call('XADD', unpack(args))
+end
+"""
+"""The Lua half of :func:`entry_args`, composed into every script that adds entries: an entry is
+``ARGV[pos]`` = n, then n field/value pairs. ``entry_end(pos)`` is the position after it;
+``emit(stream, pos)`` adds it to ``stream`` and returns (position after it, the new entry's id),
+or (position after it, nil) for an entry of no fields (nothing to add)."""
+
+
+def entry_args(fields: Mapping[bytes, bytes]) -> list[bytes | int]:
+    """One entry as the scripts take it (:data:`EMIT_LUA`): its field count, then the pairs in
+    order; no fields (``{}``) is an entry a script skips."""
+    args: list[bytes | int] = [len(fields)]
+    for name, value in fields.items():
+        args.extend((name, value))
+    return args
+
+
+def traced(fields: Mapping[bytes, bytes], traceparent: bytes) -> dict[bytes, bytes]:
+    """An output entry's fields with the input's ``traceparent`` last (:func:`outgoing`; empty:
+    not traced, the field is left out)."""
+    return {**fields, TRACEPARENT: traceparent} if traceparent else dict(fields)
+
+
 # KEYS[1] input stream, KEYS[2] once-key or KEYS[1] again for none (not '': on a Redis Cluster
 # every key must be in the input's slot), KEYS[3..] output streams (one per emit)
-# ARGV: group, entry id, once ttl ms, then per emit: nfields, f1, v1, ...
+# ARGV: group, entry id, once ttl ms, then per emit its field list (EMIT_LUA)
 # Outputs are never capped here (MAXLEN would drop entries a slow group has not read yet);
 # retention is wiredesk.retention's job.
 # Returns 1 done, 0 already acked (nothing added), 2 duplicate input (acked, no output).
-COMMIT_SCRIPT = """
+COMMIT_SCRIPT = (
+    EMIT_LUA
+    + """
 local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 if acked == 0 then return 0 end
 if KEYS[2] ~= KEYS[1] then
   if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then return 2 end
 end
 local pos = 4
-for k = 3, #KEYS do
-  local n = tonumber(ARGV[pos])
-  local args = {KEYS[k], '*'}
-  for j = pos + 1, pos + 2 * n do table.insert(args, ARGV[j]) end
-  redis.call('XADD', unpack(args))
-  pos = pos + 1 + 2 * n
-end
+for k = 3, #KEYS do pos = emit(KEYS[k], pos) end
 return 1
 """
+)
 
 COMMIT_DONE, COMMIT_ALREADY_ACKED, COMMIT_DUPLICATE = 1, 0, 2
 
@@ -144,11 +182,8 @@ class StreamCommitter:
         argv: list[Any] = [self.group, commit.entry_id, commit.once_ttl_ms]
         traceparent = outgoing(commit.entry_id)
         for emit in commit.emits:
-            fields = {**emit.fields, TRACEPARENT: traceparent} if traceparent else emit.fields
             keys.append(emit.stream)
-            argv.append(len(fields))
-            for name, value in fields.items():
-                argv.extend((name, value))
+            argv.extend(entry_args(traced(emit.fields, traceparent)))
         return keys, argv
 
     async def apply(self, commits: Sequence[Commit]) -> list[int]:
@@ -163,6 +198,21 @@ class StreamCommitter:
         if self.wait is not None:  # every key of a commit shares the input stream's slot
             await self.wait.confirm([self.input_stream])
         return [int(r) for r in results]
+
+    async def ack(self, entry_ids: Sequence[str]) -> int:
+        """Acknowledge entries whose effects a stage committed outside Redis (the store's
+        database transaction), then confirm with the replicas (``WIREDESK_WAIT_REPLICAS``).
+
+        Always after that commit, never before: a crash in between redelivers the entries and
+        the stage writes the same effects again. An ack lost in a failover only redelivers too,
+        so a short confirmation is not an error here. Returns how many entries were still
+        pending (``XACK``'s count)."""
+        if not entry_ids:
+            return 0
+        acked = int(await self._redis.xack(self.input_stream, self.group, *entry_ids))
+        if self.wait is not None:
+            await self.wait.confirm([self.input_stream])
+        return acked
 
     async def dead_letter(
         self,

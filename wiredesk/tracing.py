@@ -16,7 +16,8 @@ but wiredesk's outputs are written by its own Lua commit scripts (``wiredesk.str
 - :meth:`StageRunner.process <wiredesk.service.StageRunner.process>` opens, for each entry
   of a batch, a span that is a child of the entry's ``traceparent`` (:func:`stage_spans`), and
   publishes the new spans' contexts through a context variable;
-- the commit scripts add ``traceparent`` to each output of that entry (:func:`outgoing`).
+- the stages add ``traceparent`` to each output of that entry (:func:`outgoing`, through
+  :func:`wiredesk.streaming.traced`) before the commit scripts add the entries.
 
 A consumer can continue the trace from ``articles:unique`` or ``articles:annotated`` the same
 way. Entries without the field (producers that do not trace) start a new trace at ingest.

@@ -14,6 +14,12 @@ as the single-node commit does. The protocol (argued in docs/design.md, Partitio
    acks nothing and adds nothing.
 3. **clean step**: ``HDEL`` the finished entries from the outbox.
 
+The outbox holds each decided output as its annotated JSON, not as an encoded entry: that is
+what every earlier version wrote and read, and during a rolling upgrade old and new replicas
+finish each other's entries (an old one would publish a new-form value as the payload). Python
+reads the outbox anyway (:meth:`PartitionedDedupe.decided`, :meth:`~PartitionedDedupe.sweep`)
+and encodes the entry for step 2 (``encode_payload``); the scripts only ``XADD`` field lists.
+
 A replica that picks up an entry checks the outbox first: an entry that is there was decided
 already and only needs step 2. With ``WIREDESK_WAIT_REPLICAS``, step 2 runs only once step 1 is
 confirmed by the replicas, and step 3 only once step 2 is.
@@ -37,17 +43,27 @@ from services.dedupe.stage import DedupeStage
 from services.dedupe.state import Conflict, Item, encode_record
 from wiredesk.cluster import ReplicationShort, make_script, wait_for
 from wiredesk.keys import Keys
-from wiredesk.messages import Article
+from wiredesk.messages import Article, encode_payload
 from wiredesk.observability import PROCESSED
-from wiredesk.streaming import Entry, StreamCommitter, ensure_group, text_of
+from wiredesk.streaming import (
+    EMIT_LUA,
+    Entry,
+    StreamCommitter,
+    ensure_group,
+    entry_args,
+    text_of,
+)
 
 log = logging.getLogger(__name__)
 
 # KEYS: 1 log, 2 head, 3 unique stream, 4 outbox hash of the partition
-# ARGV: 1 expected head, 2 item count, 3 trim min-id ('' = none),
-#       then per item: entry id, n log fields, log field/value pairs, annotated json, unique json
+# ARGV: 1 expected head, 2 item count, 3 trim min-id ('' = none), then per item: entry id, its
+#       log record (an entry as wiredesk.streaming.EMIT_LUA takes it; 0 fields = none), the
+#       annotated json for the outbox ('' = none), its unique entry (0 fields = none)
 # Returns {1, new head} | {-1, head} on conflict (nothing written).
-LOG_STEP = """
+LOG_STEP = (
+    EMIT_LUA
+    + """
 local head = redis.call('GET', KEYS[2]) or '0-0'
 if head ~= ARGV[1] then return {-1, head} end
 local n = tonumber(ARGV[2])
@@ -55,45 +71,41 @@ local pos = 4
 local last = head
 for i = 1, n do
   local eid = ARGV[pos]
-  local nlog = tonumber(ARGV[pos + 1])
-  local annotated = ARGV[pos + 2 + 2 * nlog]
-  local unique = ARGV[pos + 3 + 2 * nlog]
+  local annotated = entry_end(pos + 1)
+  local after = entry_end(annotated + 1)
   if redis.call('HEXISTS', KEYS[4], eid) == 0 then
-    if nlog > 0 then
-      local args = {KEYS[1], '*'}
-      for j = pos + 2, pos + 1 + 2 * nlog do table.insert(args, ARGV[j]) end
-      last = redis.call('XADD', unpack(args))
-    end
-    if annotated ~= '' then redis.call('HSET', KEYS[4], eid, annotated) end
-    if unique ~= '' then
-      -- the entry's schema field names the payload's own version (annotated.v1 or .v2)
-      local schema = string.match(unique, '"schema":"(annotated%.v%d+)"') or 'annotated.v1'
-      redis.call('XADD', KEYS[3], '*', 'schema', schema, 'data', unique)
-    end
+    local _, logged = emit(KEYS[1], pos + 1)
+    last = logged or last
+    if ARGV[annotated] ~= '' then redis.call('HSET', KEYS[4], eid, ARGV[annotated]) end
+    emit(KEYS[3], annotated + 1)
   end
-  pos = pos + 4 + 2 * nlog
+  pos = after
 end
 redis.call('SET', KEYS[2], last)
 if ARGV[3] ~= '' then redis.call('XTRIM', KEYS[1], 'MINID', ARGV[3]) end
 return {1, last}
 """
+)
 
 # KEYS: 1 input stream (normalized, partition p), 2 annotated stream (partition p)
-# ARGV: 1 group, then pairs: entry id, annotated json ('' = ack only)
+# ARGV: 1 group, then per input entry: its id, its annotated entry (EMIT_LUA; 0 fields = ack only)
 # Returns the number of entries this call acknowledged.
-FINISH_STEP = """
+FINISH_STEP = (
+    EMIT_LUA
+    + """
 local done = 0
-for i = 2, #ARGV, 2 do
-  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then
+local pos = 2
+while pos <= #ARGV do
+  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[pos]) == 1 then
     done = done + 1
-    if ARGV[i + 1] ~= '' then
-      local schema = string.match(ARGV[i + 1], '"schema":"(annotated%.v%d+)"') or 'annotated.v1'
-      redis.call('XADD', KEYS[2], '*', 'schema', schema, 'data', ARGV[i + 1])
-    end
+    pos = emit(KEYS[2], pos + 1)
+  else
+    pos = entry_end(pos + 1)
   end
 end
 return done
 """
+)
 
 
 class PartitionedDedupe:
@@ -137,11 +149,10 @@ class PartitionedDedupe:
         state = self.core.state
         argv: list[Any] = [state.applied, len(items), str(trim_ms)]
         for item in items:
-            fields = encode_record(item.record) if item.record is not None else {}
-            argv.extend((item.entry_id, len(fields)))
-            for name, value in fields.items():
-                argv.extend((name, value))
-            argv.extend((item.annotated, item.unique))
+            argv.append(item.entry_id)
+            argv.extend(entry_args(encode_record(item.record) if item.record is not None else {}))
+            argv.append(item.annotated)
+            argv.extend(entry_args(encode_payload(item.unique) if item.unique else {}))
         keys = [
             self.keys.dedupe_log,
             self.keys.dedupe_head,
@@ -166,7 +177,8 @@ class PartitionedDedupe:
             return 0
         argv: list[Any] = [self.core.group]
         for entry_id, annotated in outputs:
-            argv.extend((entry_id, annotated))
+            argv.append(entry_id)
+            argv.extend(entry_args(encode_payload(annotated) if annotated else {}))
         keys = [self.keys.normalized(partition), self.keys.annotated(partition)]
         done = int(await self._finish_step(keys=keys, args=argv))
         await self._confirm(self.keys.normalized(partition), step="finish")

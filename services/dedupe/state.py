@@ -25,61 +25,52 @@ from redis.asyncio import Redis
 from services.dedupe.features import Features, as_logged
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.lifecycle import Fact, ItemRef, Lifecycle
-from wiredesk.streaming import id_ms, parse_entries, text_of
+from wiredesk.messages import encode_payload
+from wiredesk.streaming import EMIT_LUA, entry_args, id_ms, parse_entries, text_of, traced
 from wiredesk.tracing import outgoing
 
 HEAD_NONE = "0-0"
 
 # KEYS: 1 log, 2 head, 3 input stream, 4 annotated stream, 5 unique stream, 6 stories stream
-# ARGV: 1 group, 2 expected head, 3 item count, 4 trim min-id ('' = none),
-#       then per item: entry id, n log fields, log field/value pairs, annotated json, unique json,
-#       traceparent ('' = none; wiredesk.tracing), n story events, story.v1 json each
+# ARGV: 1 group, 2 expected head, 3 item count, 4 trim min-id ('' = none), then per item: entry
+#       id, then entries as wiredesk.streaming.EMIT_LUA takes them (n fields, pairs; 0 = none):
+#       its log record, annotated, unique, then the number of story events and one entry each.
 # Returns {1, new head, done} | {-1, head} on conflict | {-2, entry id} if an entry is no
 # longer pending (acked or dead-lettered elsewhere): nothing is written in either case.
-COMMIT_BATCH = """
+COMMIT_BATCH = (
+    EMIT_LUA
+    + """
 local head = redis.call('GET', KEYS[2]) or '0-0'
 if head ~= ARGV[2] then return {-1, head} end
 local n = tonumber(ARGV[3])
 local pos = 5
-local items = {}
 for i = 1, n do
   local eid = ARGV[pos]
-  local nlog = tonumber(ARGV[pos + 1])
-  local nev = tonumber(ARGV[pos + 5 + 2 * nlog])
   local pending = redis.call('XPENDING', KEYS[3], ARGV[1], eid, eid, 1)
   if #pending == 0 then return {-2, eid} end
-  items[i] = {pos, nlog, nev}
-  pos = pos + 6 + 2 * nlog + nev
-end
-local function add(stream, data, schema, tp)
-  if tp == '' then
-    redis.call('XADD', stream, '*', 'schema', schema, 'data', data)
-  else
-    redis.call('XADD', stream, '*', 'schema', schema, 'data', data, 'traceparent', tp)
-  end
+  pos = entry_end(entry_end(entry_end(pos + 1)))
+  local nev = tonumber(ARGV[pos])
+  pos = pos + 1
+  for j = 1, nev do pos = entry_end(pos) end
 end
 local last = head
+pos = 5
 for i = 1, n do
-  local p, nlog, nev = items[i][1], items[i][2], items[i][3]
-  redis.call('XACK', KEYS[3], ARGV[1], ARGV[p])
-  if nlog > 0 then
-    local args = {KEYS[1], '*'}
-    for j = p + 2, p + 1 + 2 * nlog do table.insert(args, ARGV[j]) end
-    last = redis.call('XADD', unpack(args))
-  end
-  local annotated = ARGV[p + 2 + 2 * nlog]
-  local unique = ARGV[p + 3 + 2 * nlog]
-  local tp = ARGV[p + 4 + 2 * nlog]
-  -- the entry's schema field names the payload's own version (annotated.v1 or .v2)
-  local schema = string.match(annotated, '"schema":"(annotated%.v%d+)"') or 'annotated.v1'
-  if annotated ~= '' then add(KEYS[4], annotated, schema, tp) end
-  if unique ~= '' then add(KEYS[5], unique, schema, tp) end
-  for j = 1, nev do add(KEYS[6], ARGV[p + 5 + 2 * nlog + j], 'story.v1', tp) end
+  redis.call('XACK', KEYS[3], ARGV[1], ARGV[pos])
+  local logged
+  pos, logged = emit(KEYS[1], pos + 1)
+  last = logged or last
+  pos = emit(KEYS[4], pos)
+  pos = emit(KEYS[5], pos)
+  local nev = tonumber(ARGV[pos])
+  pos = pos + 1
+  for j = 1, nev do pos = emit(KEYS[6], pos) end
 end
 redis.call('SET', KEYS[2], last)
 if ARGV[4] ~= '' then redis.call('XTRIM', KEYS[1], 'MINID', ARGV[4]) end
 return {1, last, n}
 """
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +211,20 @@ def encode_item(item: Item) -> dict[bytes, bytes]:
     return fields
 
 
+def output_args(item: Item, traceparent: bytes) -> list[bytes | int]:
+    """An item's outputs as :data:`COMMIT_BATCH` takes them: its annotated and unique entries
+    (none when the payload is empty), the number of story events, an entry for each; every
+    one traced from the item's input (``traceparent`` empty: not traced)."""
+
+    def entry(payload: bytes) -> list[bytes | int]:
+        return entry_args(traced(encode_payload(payload), traceparent) if payload else {})
+
+    args = [*entry(item.annotated), *entry(item.unique), len(item.events)]
+    for event in item.events:
+        args.extend(entry(event))
+    return args
+
+
 def decode_record(entry_id: str, fields: dict[bytes, bytes]) -> Record:
     vector = None
     if b"vec" in fields:
@@ -308,12 +313,9 @@ class DedupeLog:
             "" if trim_before_ms is None else str(trim_before_ms),
         ]
         for item in items:
-            fields = encode_item(item)
-            argv.extend((item.entry_id, len(fields)))
-            for name, value in fields.items():
-                argv.extend((name, value))
-            argv.extend((item.annotated, item.unique, outgoing(item.entry_id), len(item.events)))
-            argv.extend(item.events)
+            argv.append(item.entry_id)
+            argv.extend(entry_args(encode_item(item)))
+            argv.extend(output_args(item, outgoing(item.entry_id)))
         reply = await self._script(keys=self._keys, args=argv)
         status = int(reply[0])
         detail = text_of(reply[1])

@@ -9,7 +9,11 @@ of every ingest replica loses nothing and releases nothing early:
   the member is the input entry's id, zero-padded, so items due at the same moment are released
   in the order they arrived;
 - ``Keys.embargo_items(p)``: a hash with each held entry's normalized payload (``d:<member>``)
-  and its schema label (``s:<member>``).
+  and its schema label (``s:<member>``): :data:`HELD_LAYOUT`, the one place that maps an
+  entry's fields to the hash; the scripts get the pairs from Python and spell no field name.
+  This storage is the one every version so far wrote, on purpose: during a rolling upgrade an
+  old replica's release drops a member whose ``d:`` it cannot find, so a new storage form would
+  lose the items an old replica released.
 
 Two scripts, each atomic, both in the partition's hash slot (the keys carry the partition's tag):
 
@@ -41,6 +45,7 @@ from prometheus_client import Gauge
 from redis.asyncio import Redis
 
 from wiredesk.cluster import make_script
+from wiredesk.messages import DATA_FIELD, SCHEMA_FIELD
 from wiredesk.streaming import id_parts, text_of
 
 log = logging.getLogger(__name__)
@@ -54,42 +59,70 @@ EMBARGO_OVERDUE = Gauge(
     "How far past its release time the most overdue held item is, 0 when none is due",
 )
 
+HELD_LAYOUT: tuple[tuple[bytes, bytes], ...] = ((SCHEMA_FIELD, b"s:"), (DATA_FIELD, b"d:"))
+"""(entry field, hash field prefix) of a held entry, in the entry's field order: a held
+entry's ``schema`` is stored at ``s:<member>`` and its ``data`` at ``d:<member>``."""
+
 # KEYS[1] input stream, KEYS[2] once-key or KEYS[1] for none, KEYS[3] hold (zset),
-# KEYS[4] held payloads (hash). ARGV: group, entry id, once ttl ms, member, release ms,
-# schema label, data. Returns 3 held, 0 already acked (nothing stored), 2 replay (acked only).
+# KEYS[4] held payloads (hash). ARGV: group, entry id, once ttl ms, member, release ms, then the
+# hash field/value pairs of the held entry (held_fields). Returns 3 held, 0 already acked
+# (nothing stored), 2 replay (acked only).
 HOLD_SCRIPT = """
 local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 if acked == 0 then return 0 end
 if KEYS[2] ~= KEYS[1] then
   if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then return 2 end
 end
-redis.call('HSET', KEYS[4], 'd:' .. ARGV[4], ARGV[7], 's:' .. ARGV[4], ARGV[6])
+redis.call('HSET', KEYS[4], unpack(ARGV, 6))
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
 return 3
 """
 
 HOLD_HELD = 3
 
-# KEYS[1] hold (zset), KEYS[2] held payloads (hash), KEYS[3] output stream. ARGV[1] most items.
-# Returns {released, still held, next release ms or '', server now ms}.
+# KEYS[1] hold (zset), KEYS[2] held payloads (hash), KEYS[3] output stream. ARGV[1] most items,
+# then HELD_LAYOUT as (hash field prefix, entry field) pairs. A member is released when any of
+# its fields is stored (a missing one is ''). Returns {released, still held, next release ms or
+# '', server now ms}.
 RELEASE_SCRIPT = """
 local t = redis.call('TIME')
 local now = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
 local released = 0
 for _, m in ipairs(due) do
-  local data = redis.call('HGET', KEYS[2], 'd:' .. m)
-  if data then
-    local schema = redis.call('HGET', KEYS[2], 's:' .. m) or ''
-    redis.call('XADD', KEYS[3], '*', 'schema', schema, 'data', data)
+  local args = {KEYS[3], '*'}
+  local stored = {}
+  local found = false
+  for j = 2, #ARGV, 2 do
+    local value = redis.call('HGET', KEYS[2], ARGV[j] .. m)
+    if value then found = true end
+    stored[#stored + 1] = ARGV[j] .. m
+    args[#args + 1] = ARGV[j + 1]
+    args[#args + 1] = value or ''
+  end
+  if found then
+    redis.call('XADD', unpack(args))
     released = released + 1
   end
   redis.call('ZREM', KEYS[1], m)
-  redis.call('HDEL', KEYS[2], 'd:' .. m, 's:' .. m)
+  redis.call('HDEL', KEYS[2], unpack(stored))
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {released, redis.call('ZCARD', KEYS[1]), first[2] or '', now}
 """
+
+_RELEASE_LAYOUT = [part for name, prefix in HELD_LAYOUT for part in (prefix, name)]
+
+
+def held_fields(member: str, fields: dict[bytes, bytes]) -> list[bytes]:
+    """The hash field/value pairs that store a held entry (:data:`HELD_LAYOUT`). An entry with
+    other fields than the layout's would not come out at release as it went in, so it is
+    refused here, before anything is acked."""
+    if set(fields) != {name for name, _ in HELD_LAYOUT}:
+        raise ValueError(f"a held entry has the fields of HELD_LAYOUT, not {sorted(fields)!r}")
+    key = member.encode()
+    return [part for name, prefix in HELD_LAYOUT for part in (prefix + key, fields[name])]
+
 
 MAX_BACKOFF_S = 30.0
 STOP_TIMEOUT_S = 5.0
@@ -194,8 +227,7 @@ class EmbargoHold:
                         item.once_ttl_ms,
                         member_of(item.entry_id),
                         item.release_ms,
-                        item.fields.get(b"schema", b""),
-                        item.fields[b"data"],
+                        *held_fields(member_of(item.entry_id), item.fields),
                     ],
                     client=pipe,
                 )
@@ -207,7 +239,9 @@ class EmbargoHold:
     async def release(self, limit: int) -> ReleasePass:
         """Release up to ``limit`` due items into the output stream (one atomic script)."""
         n = self.names
-        reply: Any = await self._release(keys=[n.hold, n.items, n.output], args=[limit])
+        reply: Any = await self._release(
+            keys=[n.hold, n.items, n.output], args=[limit, *_RELEASE_LAYOUT]
+        )
         released, held, first, now = reply
         first_text = text_of(first)
         now_text = text_of(now)

@@ -28,17 +28,22 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from wiredesk.streaming import text_of
+from wiredesk.streaming import EMIT_LUA, entry_args, text_of
 
 __all__ = ["FeedState", "HttpState"]
 
-_PUBLISH = """
+# KEYS: 1 seen hash, 2 stream. ARGV: guid, previous record, new record, then the entry
+# (wiredesk.streaming.EMIT_LUA: n fields, pairs). Returns 1 published, -1 seen changed.
+_PUBLISH = (
+    EMIT_LUA
+    + """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if (current or '') ~= ARGV[2] then return -1 end
-redis.call('XADD', KEYS[2], '*', 'schema', ARGV[4], 'data', ARGV[5])
+emit(KEYS[2], 4)
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
 """
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +130,7 @@ class FeedState:
             return True
         done = await self._publish(
             keys=[self.seen_key, stream],
-            args=[guid, previous, record, entry[b"schema"], entry[b"data"]],
+            args=[guid, previous, record, *entry_args(entry)],
         )
         published = int(done) == 1
         if published and self._confirm is not None:

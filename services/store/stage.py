@@ -1,4 +1,8 @@
-"""The store's stage: annotated articles in, rows upserted and committed, then acked."""
+"""The store's stage: annotated articles in, rows upserted and committed, then acked.
+
+Its effects are committed in the database, not in Redis, so no script can make output and ack
+one step; the ack follows the commit (:meth:`wiredesk.streaming.StreamCommitter.ack`, next to
+the Redis-to-Redis commit path), and a crash in between redelivers rows the upsert rewrites."""
 
 from __future__ import annotations
 
@@ -42,7 +46,6 @@ class StoreStage:
         # Partitions of one process share one database connection (``shared`` opens it).
         self._shared = shared
         self._db: Store | None = None
-        self._redis: Redis | None = None
         self._committer: StreamCommitter | None = None
 
     async def setup(self, redis: Redis) -> None:
@@ -50,14 +53,12 @@ class StoreStage:
             if self._shared._db is None:
                 raise RuntimeError("set up the first partition's StoreStage first")
             self._db = self._shared._db
-            self._redis = redis
             self._committer = StreamCommitter(
                 redis, input_stream=self.input_stream, group=self.group
             )
             return
         self._db = await asyncio.to_thread(open_store, self.settings.database_url)
         version = await asyncio.to_thread(self._db.migrate)
-        self._redis = redis
         self._committer = StreamCommitter(
             redis,
             input_stream=self.input_stream,
@@ -75,7 +76,7 @@ class StoreStage:
             self._db = None
 
     async def handle(self, entries: list[Entry]) -> None:
-        if self._db is None or self._redis is None or self._committer is None:
+        if self._db is None or self._committer is None:
             raise RuntimeError("StoreStage.setup() was not awaited")
         valid = await self._committer.decode_or_dead_letter(
             entries,
@@ -88,7 +89,5 @@ class StoreStage:
         if not rows:
             return
         await asyncio.to_thread(self._db.upsert, rows)
-        await self._redis.xack(self.input_stream, self.group, *(entry_id for entry_id, _ in rows))
-        if self._committer.wait is not None:  # an ack lost in a failover only redelivers
-            await self._committer.wait.confirm([self.input_stream])
+        await self._committer.ack([entry_id for entry_id, _ in rows])
         PROCESSED.labels(self.name, "stored").inc(len(rows))

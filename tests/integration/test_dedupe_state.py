@@ -14,6 +14,9 @@ from wiredesk.streaming import ensure_group
 
 pytestmark = pytest.mark.integration
 
+ANNOTATED = b'{"schema":"annotated.v1"}'
+"""An output payload: these tests are about the head, so only its label matters."""
+
 
 def make_log(aredis: Redis, settings: WiredeskSettings) -> DedupeLog:
     return DedupeLog(
@@ -51,14 +54,14 @@ async def test_second_replica_with_a_stale_head_is_refused_then_converges(
     await replica_a.catch_up(index_a)
     await replica_b.catch_up(index_b)
 
-    await replica_a.commit([Item(ids[0], record("x"), b"{}", b"{}")], trim_before_ms=None)
+    await replica_a.commit([Item(ids[0], record("x"), ANNOTATED, ANNOTATED)], trim_before_ms=None)
     with pytest.raises(Conflict):
-        await replica_b.commit([Item(ids[1], record("y"), b"{}", b"")], trim_before_ms=None)
+        await replica_b.commit([Item(ids[1], record("y"), ANNOTATED, b"")], trim_before_ms=None)
     assert await aredis.xlen(settings.streams.annotated) == 1  # the refused commit wrote nothing
 
     await replica_b.catch_up(index_b)
     assert "x" in index_b
-    await replica_b.commit([Item(ids[1], record("y"), b"{}", b"")], trim_before_ms=None)
+    await replica_b.commit([Item(ids[1], record("y"), ANNOTATED, b"")], trim_before_ms=None)
     await replica_a.catch_up(index_a)
     await replica_b.catch_up(index_b)
     assert "y" in index_a and len(index_a) == len(index_b) == 2
@@ -75,7 +78,10 @@ async def test_a_batch_with_an_entry_finished_elsewhere_writes_nothing(
     log = make_log(aredis, settings)
     with pytest.raises(NotPending) as caught:
         await log.commit(
-            [Item(ids[0], record("x"), b"{}", b"{}"), Item(ids[1], record("y"), b"{}", b"")],
+            [
+                Item(ids[0], record("x"), ANNOTATED, ANNOTATED),
+                Item(ids[1], record("y"), ANNOTATED, b""),
+            ],
             trim_before_ms=None,
         )
     assert caught.value.entry_id == ids[1]
@@ -98,7 +104,7 @@ async def test_log_records_round_trip_with_their_signatures(
         opening="Headline\n\nKYIV (Reuters) - Körper",
     )
     await log.commit(
-        [Item(entry_id, Record("x", "story", features, 0), b"{}", b"")], trim_before_ms=None
+        [Item(entry_id, Record("x", "story", features, 0), ANNOTATED, b"")], trim_before_ms=None
     )
     index = StoryIndex(bands=1)
     assert await make_log(aredis, settings).catch_up(index) == 1
