@@ -41,6 +41,7 @@ from services.ingest.settings import IngestSettings
 from tools.evaluation.datasets import PairSet, load
 from tools.evaluation.groups import MONOLINGUAL, pair_class
 from tools.evaluation.metrics import prf, roc_auc
+from tools.evaluation.runner import features_of
 from wiredesk.messages import Article, RawArticle
 
 Row = dict[str, Any]
@@ -81,7 +82,7 @@ def cache(pairs_file: Path, out: Path, *, e5: bool = False) -> None:
             articles[doc.id] = normalize(raw, limits)
         except NormalizationError:
             continue  # its pairs score 0, as in wiredesk eval
-    features = stage.features_of(list(articles.values()))
+    features = features_of(stage, list(articles.values()))
     e5_vectors = _e5_vectors(articles) if e5 else {}
     rows: list[Row] = []
     for p in data.pairs:

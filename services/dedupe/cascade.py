@@ -15,17 +15,18 @@ The lexical gate: since a semantic join needs lexical >= ``lexical``, the semant
 only at the window's *lexical* candidates (an exact inverted index, ``index.LexicalIndex``) and
 needs embeddings only for the article and those candidates. The result is the verdict of
 scanning every embedding in the window, but an article without a lexical candidate is never
-embedded. Embeddings are the caller's job (they are batched there): when one is missing,
-``NeedVectors`` names the articles to embed, and the caller decides again.
+embedded. Embeddings are the caller's job (they are batched there), so deciding is two pure
+steps: ``plan`` finds an article's evidence before any embedding (an exact or near match, or
+its semantic candidates) and returns, as data, the embeddings still missing; the caller embeds
+the union of a batch's needs once; ``score`` turns each plan into a verdict, in order.
 
 Thresholds and the measurements behind them: docs/dedupe.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 
@@ -64,7 +65,7 @@ cosine is within ``weight x cap`` of the threshold need their TF-IDF cosine comp
 
 MINILM = "minilm"
 USE = "use"
-"""Encoder names in ``NeedVectors`` and ``missing_vectors``."""
+"""Encoder names, in ``Plan.needs``."""
 
 Route = str
 ENGLISH_ROUTE: Route = "english"
@@ -82,15 +83,45 @@ def route(a: str, b: str) -> Route:
     return ENGLISH_ROUTE if ga == "en" else MONO_ROUTE
 
 
-class NeedVectors(Exception):
-    """The decision needs embeddings that are not computed yet: embed these, then retry.
+Need = tuple[str, str]
+"""An embedding a decision needs: (encoder, article id), encoder ``MINILM`` or ``USE``."""
 
-    ``article_ids``: MiniLM embeddings; ``multilingual_ids``: USE embeddings."""
 
-    def __init__(self, article_ids: set[str], multilingual_ids: set[str] | None = None) -> None:
-        self.multilingual_ids = multilingual_ids or set()
-        super().__init__(sorted(article_ids), sorted(self.multilingual_ids))
-        self.article_ids = article_ids
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """An exact or near match, the verdict without any embedding: the matched article is
+    named by id, and by the position of the index holding it, because a batch article's
+    story is known only once the articles before it are decided."""
+
+    index: int
+    article_id: str
+    method: Method
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """One index's semantic candidates for an article, by id: those in its own language
+    group with their TF-IDF cosine (which passed the gate), and the newest of the others."""
+
+    lexical: tuple[tuple[str, float], ...] = ()
+    cross: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the cascade found for one article before anything is embedded, as data.
+
+    Either ``settled`` (exact or near: nothing to embed) or, per index in the order given,
+    the semantic candidates, and ``needs``: the embeddings ``score`` reads that are not
+    computed yet (the article's own, its candidates'). Everything here depends on
+    hashes, signatures and terms, never on a verdict, so a whole batch can be planned, its
+    needs embedded at once, then scored in order."""
+
+    article_id: str
+    settled: Settled | None
+    candidates: tuple[Candidates, ...] = ()
+    needs: frozenset[Need] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,95 +194,143 @@ def _embeddable(record: Record) -> bool:
     return f.vector is not None or f.mvector is not None or f.opening is not None
 
 
-def _semantic_matches(
-    article_id: str, features: Features, index: StoryIndex, thresholds: Thresholds
-) -> list[tuple[Match, float, Route]]:
-    """(embedding cosine, lexical cosine, route) of every candidate, in id order.
+def _settled(
+    features: Features, indexes: Sequence[StoryIndex], thresholds: Thresholds
+) -> Settled | None:
+    """The best exact or near match over the indexes: the first index's on a tie."""
+    best: Settled | None = None
+    for position, index in enumerate(indexes):
+        found = _exact_or_near(features, index, thresholds)
+        if found is None or found.duplicate_of is None:
+            continue
+        if best is None or found.score > best.score:
+            best = Settled(position, found.duplicate_of, found.method, found.score)
+    return best
 
-    Candidates: the lexical candidates in the article's own language group (the English rule
-    as before; in another language with the looser ``multilingual_lexical`` gate), and the
-    newest ``crosslingual_candidates`` articles of every other language group."""
+
+def _candidates(features: Features, index: StoryIndex, thresholds: Thresholds) -> Candidates:
+    """The lexical candidates in the article's own language group (the English rule with
+    the ``lexical`` gate; another language with the looser ``multilingual_lexical`` one), and
+    the newest ``crosslingual_candidates`` articles of every other language group."""
     if features.terms is None:
-        return []
+        return Candidates()
     own = language_group(features.lang)
-    english = own == "en"
-    gate = thresholds.lexical if english else thresholds.multilingual_lexical
-    lexical = [
-        m
+    gate = thresholds.lexical if own == "en" else thresholds.multilingual_lexical
+    lexical = tuple(
+        (m.record.article_id, m.score)
         for m in index.lexical_candidates(features.terms, gate)
         if language_group(m.record.features.lang) == own and _embeddable(m.record)
-    ]
-    cross: list[Record] = []
+    )
+    cross: tuple[str, ...] = ()
     if thresholds.crosslingual_candidates > 0:
-        cross = [
-            r
+        cross = tuple(
+            r.article_id
             for r in index.other_languages(features.lang, thresholds.crosslingual_candidates)
             if _embeddable(r)
-        ]
-    if not lexical and not cross:
-        return []
-    need_minilm: set[str] = set()
-    need_use = {r.article_id for r in cross if r.features.mvector is None}
-    if english:
-        need_minilm = {m.record.article_id for m in lexical if m.record.features.vector is None}
-        if lexical and features.vector is None:
-            need_minilm.add(article_id)
-    else:
-        need_use |= {m.record.article_id for m in lexical if m.record.features.mvector is None}
-        if lexical and features.mvector is None:
-            need_use.add(article_id)
-    if cross and features.mvector is None:
-        need_use.add(article_id)
-    if need_minilm or need_use:
-        raise NeedVectors(need_minilm, need_use)
-    found: list[tuple[Match, float, Route]] = []
-    if lexical:
-        records = [m.record for m in lexical]
+        )
+    return Candidates(lexical, cross)
+
+
+def _needs(
+    article_id: str,
+    features: Features,
+    indexes: Sequence[StoryIndex],
+    candidates: Sequence[Candidates],
+) -> frozenset[Need]:
+    """The embeddings scoring these candidates reads that nobody has computed yet: MiniLM
+    for English pairs, USE for the others, the article's own as soon as it has a candidate."""
+    english = language_group(features.lang) == "en"
+    own = MINILM if english else USE
+    needs: set[Need] = set()
+    for index, found in zip(indexes, candidates, strict=True):
+        for candidate_id, _ in found.lexical:
+            record = index.get(candidate_id)
+            if (
+                record is not None
+                and (record.features.vector if english else record.features.mvector) is None
+            ):
+                needs.add((own, candidate_id))
+        for candidate_id in found.cross:
+            record = index.get(candidate_id)
+            if record is not None and record.features.mvector is None:
+                needs.add((USE, candidate_id))
+        if found.lexical and (features.vector if english else features.mvector) is None:
+            needs.add((own, article_id))
+        if found.cross and features.mvector is None:
+            needs.add((USE, article_id))
+    return frozenset(needs)
+
+
+def plan(
+    *,
+    article_id: str,
+    features: Features,
+    indexes: Sequence[StoryIndex],
+    thresholds: Thresholds,
+) -> Plan:
+    """What deciding this article against the indexes (window, then the batch so far) will
+    read: an exact or near match settles it; otherwise its semantic candidates, and the
+    embeddings still missing. Pure: the caller embeds the needs of a whole batch at once."""
+    settled = _settled(features, indexes, thresholds)
+    if settled is not None:
+        return Plan(article_id, settled)
+    candidates = tuple(_candidates(features, index, thresholds) for index in indexes)
+    return Plan(article_id, None, candidates, _needs(article_id, features, indexes, candidates))
+
+
+def unmet(plan: Plan, features: Features, indexes: Sequence[StoryIndex]) -> set[Need]:
+    """The needs of ``plan`` still without an embedding (in ``features``, the article's own,
+    or in the index that holds the candidate)."""
+    missing: set[Need] = set()
+    for encoder, article_id in plan.needs:
+        if article_id == plan.article_id:
+            f: Features | None = features
+        else:
+            f = next((r.features for i in indexes if (r := i.get(article_id)) is not None), None)
+        if f is None or (f.vector if encoder == MINILM else f.mvector) is None:
+            missing.add((encoder, article_id))
+    return missing
+
+
+def _semantic_matches(
+    features: Features, index: StoryIndex, found: Candidates, thresholds: Thresholds
+) -> list[tuple[Match, float, Route]]:
+    """(embedding cosine, lexical cosine, route) of every candidate, in id order."""
+    english = language_group(features.lang) == "en"
+    matches: list[tuple[Match, float, Route]] = []
+    if found.lexical:
+        records = [index.get(i) for i, _ in found.lexical]
         vector = features.vector if english else features.mvector
-        assert vector is not None  # checked above: NeedVectors otherwise
-        cosines = (index.cosines if english else index.mcosines)(vector, records)
+        if vector is None or any(r is None for r in records):
+            raise ValueError(f"score() before the plan's needs were met: {sorted(found.lexical)}")
+        held = [r for r in records if r is not None]
+        cosines = (index.cosines if english else index.mcosines)(vector, held)
         kind = ENGLISH_ROUTE if english else MONO_ROUTE
-        found += [
-            (Match(m.record, c), m.score, kind) for m, c in zip(lexical, cosines, strict=True)
+        matches += [
+            (Match(r, c), lexical, kind)
+            for r, c, (_, lexical) in zip(held, cosines, found.lexical, strict=True)
         ]
-    if cross and features.mvector is not None:
+    if found.cross and features.mvector is not None:
+        cross = [r for i in found.cross if (r := index.get(i)) is not None]
         cosines = index.mcosines(features.mvector, cross)
-        terms = features.terms
+        terms = features.terms or {}
         floor = thresholds.crosslingual - thresholds.crosslingual_lexical_weight * CROSS_LEXICAL_CAP
-        found += [
+        matches += [
             (Match(r, c), lexical_cosine(terms, r.features.terms or {}), CROSS_ROUTE)
             for r, c in zip(cross, cosines, strict=True)
             if c >= floor - 1e-9  # below it no TF-IDF cosine can lift the pair to a join
         ]
-    found.sort(key=lambda item: item[0].record.article_id)
-    return found
-
-
-def missing_vectors(
-    *, article_id: str, features: Features, indexes: list[StoryIndex], thresholds: Thresholds
-) -> set[tuple[str, str]]:
-    """The embeddings ``decide`` would need for this article, as (encoder, article id) with
-    encoder ``MINILM`` or ``USE`` (empty when exact or near decide it, or when it has no
-    candidate): lets the caller embed a whole batch at once."""
-    if any(_exact_or_near(features, index, thresholds) for index in indexes):
-        return set()
-    missing: set[tuple[str, str]] = set()
-    for index in indexes:
-        try:
-            _semantic_matches(article_id, features, index, thresholds)
-        except NeedVectors as need:
-            missing |= {(MINILM, i) for i in need.article_ids}
-            missing |= {(USE, i) for i in need.multilingual_ids}
-    return missing
+    matches.sort(key=lambda item: item[0].record.article_id)
+    return matches
 
 
 def _semantic(
-    article_id: str, features: Features, index: StoryIndex, thresholds: Thresholds
+    features: Features, index: StoryIndex, found: Candidates, thresholds: Thresholds
 ) -> Verdict | None:
     """Among the candidates reaching both thresholds, the highest combined score; ties go to
     the smallest id (the order the whole-window scan visited them in)."""
     best: tuple[float, Match, float, Route] | None = None
-    for match, lexical, kind in _semantic_matches(article_id, features, index, thresholds):
+    for match, lexical, kind in _semantic_matches(features, index, found, thresholds):
         if kind == ENGLISH_ROUTE and match.score < thresholds.semantic:
             continue
         score = _routed_score(kind, match.score, lexical, thresholds)
@@ -279,21 +358,41 @@ def _semantic(
     )
 
 
+def score(
+    plan: Plan, features: Features, indexes: Sequence[StoryIndex], thresholds: Thresholds
+) -> Verdict:
+    """The verdict of a plan, once its needs are embedded (``features`` carries the
+    article's own embeddings, the indexes their records'). The indexes are those the plan
+    was made with; the matched articles' stories are read from them now, so a batch article
+    planned before the one it matches was decided gets that article's story."""
+    if plan.settled is not None:
+        settled = plan.settled
+        record = indexes[settled.index].get(settled.article_id)
+        if record is None:
+            raise ValueError(f"planned match {settled.article_id} is not in its index any more")
+        evidence = {} if settled.method == Method.EXACT else {"jaccard": round(settled.score, 4)}
+        return Verdict(record.story_id, settled.method, settled.article_id, settled.score, evidence)
+    found = [
+        v
+        for index, candidates in zip(indexes, plan.candidates, strict=True)
+        if (v := _semantic(features, index, candidates, thresholds)) is not None
+    ]
+    if found:
+        return max(found, key=lambda v: v.evidence.get("combined", v.score))
+    return Verdict(story_id=plan.article_id, method=Method.NEW, duplicate_of=None, score=1.0)
+
+
 def decide(
     *, article_id: str, features: Features, indexes: list[StoryIndex], thresholds: Thresholds
 ) -> Verdict:
-    """The verdict for one article against the window (several indexes: window + batch).
+    """``plan`` then ``score``, for callers holding every embedding already (tests, tools).
 
-    Raises ``NeedVectors`` when the semantic stage needs embeddings not computed yet."""
-    stages: list[Callable[[Features, StoryIndex, Thresholds], Verdict | None]] = [
-        _exact_or_near,
-        partial(_semantic, article_id),
-    ]
-    for stage in stages:
-        found = [v for index in indexes if (v := stage(features, index, thresholds)) is not None]
-        if found:
-            return max(found, key=lambda v: v.evidence.get("combined", v.score))
-    return Verdict(story_id=article_id, method=Method.NEW, duplicate_of=None, score=1.0)
+    Raises ``ValueError`` when the plan needs an embedding nobody computed."""
+    planned = plan(article_id=article_id, features=features, indexes=indexes, thresholds=thresholds)
+    missing = unmet(planned, features, indexes)
+    if missing:
+        raise ValueError(f"decide() needs embeddings first: {sorted(missing)}")
+    return score(planned, features, indexes, thresholds)
 
 
 def canonical(members: list[tuple[str, Features]]) -> str:

@@ -281,9 +281,9 @@ class StoryIndex:
         cross-lingual candidates of an article are the newest of the other groups."""
         self._lexical = LexicalIndex()
         self._arrival: deque[tuple[int, str]] = deque()
-        self._lexical_memo: dict[int, tuple[Terms, float, list[tuple[str, float]]]] = {}
-        """Last candidates per query (by the query's terms object, kept alive here), until
-        the postings change: a batch asks twice, once to find what to embed, once to decide."""
+        self.generation = 0
+        """Bumped by every add and removal (not by a cached embedding): a plan made at one
+        generation is stale at another (``cascade.plan``)."""
 
     def __len__(self) -> int:
         return len(self._records)
@@ -314,8 +314,21 @@ class StoryIndex:
         self._by_language[language_group(features.lang)][record.article_id] = None
         if features.terms is not None:
             self._lexical.add(record.article_id, features.terms)
-            self._lexical_memo.clear()
         self._arrival.append((record.seen_ms, record.article_id))
+        self.generation += 1
+
+    def file_under(self, article_id: str, story_id: str) -> None:
+        """Move an article to ``story_id``: a batch is indexed before it is decided (so later
+        articles can match earlier ones), each article filed under its story once decided."""
+        record = self._records[article_id]
+        if record.story_id == story_id:
+            return
+        previous = self._stories[record.story_id]
+        previous.remove(article_id)
+        if not previous:
+            del self._stories[record.story_id]
+        self._stories[story_id].append(article_id)
+        self._records[article_id] = replace(record, story_id=story_id)
 
     def set_vector(self, article_id: str, vector: Vector) -> None:
         """Cache a lazily computed embedding: in the vector table, and in the record, whose
@@ -337,6 +350,13 @@ class StoryIndex:
             record, features=replace(record.features, mvector=vector)
         )
         self._mvectors.add(article_id, vector)
+
+    def set_embedding(self, article_id: str, encoder: str, vector: Vector) -> None:
+        """``set_vector`` (encoder ``minilm``) or ``set_mvector`` (``use``)."""
+        if encoder == "use":
+            self.set_mvector(article_id, vector)
+        else:
+            self.set_vector(article_id, vector)
 
     def other_languages(self, lang: str, limit: int) -> list[Record]:
         """The newest ``limit`` articles of each language group other than ``lang``'s, by id:
@@ -384,7 +404,7 @@ class StoryIndex:
             if not group:
                 del self._by_language[language_group(features.lang)]
         self._lexical.remove(record.article_id)
-        self._lexical_memo.clear()
+        self.generation += 1
 
     def exact(self, text_sha256: str) -> Record | None:
         article_id = self._by_sha.get(text_sha256)
@@ -415,9 +435,6 @@ class StoryIndex:
     def lexical_candidates(self, terms: Terms, threshold: float) -> list[Match]:
         """Articles whose TF-IDF cosine with ``terms`` reaches ``threshold``, by id, scored
         with ``lexical_cosine`` (the exact function the decision uses): none is missed."""
-        memo = self._lexical_memo.get(id(terms))
-        if memo is not None and memo[0] is terms and memo[1] == threshold:
-            return [Match(self._records[i], score) for i, score in memo[2]]
         scored: list[tuple[str, float]] = []
         for article_id in sorted(self._lexical.candidates(terms, threshold)):
             window_terms = self._records[article_id].features.terms
@@ -425,7 +442,6 @@ class StoryIndex:
                 score = lexical_cosine(terms, window_terms)
                 if score >= threshold - 1e-12:  # a hair loose: a superset is harmless
                     scored.append((article_id, score))
-        self._lexical_memo[id(terms)] = (terms, threshold, scored)
         return [Match(self._records[i], score) for i, score in scored]
 
     def cosines(self, vector: Vector, records: list[Record]) -> list[float]:

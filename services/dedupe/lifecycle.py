@@ -213,6 +213,9 @@ class Lifecycle(_View):
         self._arrival: deque[tuple[int, str, ItemKey | None, str]] = deque()
         """(seen ms, article id, item key, story id) per applied fact, oldest first: what
         eviction needs, without keeping the facts (titles) themselves."""
+        self.generation = 0
+        """Bumped by every fact applied and every eviction: what a batch classified at one
+        generation saw may differ at another."""
 
     def item(self, key: ItemKey) -> ItemState | None:
         return self.items.get(key)
@@ -233,6 +236,7 @@ class Lifecycle(_View):
         self._ids.add(fact.article_id)
         key = fact.item.key if fact.item is not None else None
         self._arrival.append((fact.seen_ms, fact.article_id, key, fact.story_id))
+        self.generation += 1
 
     def evict_older_than(self, cutoff_ms: int) -> int:
         """Forget facts seen before the window, as the index forgets their records: an item
@@ -252,6 +256,7 @@ class Lifecycle(_View):
                 story.live.pop(article_id, None)
                 if story.last_ms < cutoff_ms:
                     del self.stories[story_id]
+        self.generation += evicted
         return evicted
 
     def pending(self) -> Pending:

@@ -8,7 +8,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from redis.asyncio import Redis
 
@@ -16,30 +16,33 @@ from services.dedupe.cascade import (
     CANONICAL_MEMBERS,
     MINILM,
     USE,
-    NeedVectors,
+    Need,
+    Plan,
     Thresholds,
     Verdict,
     canonical,
-    decide,
-    missing_vectors,
-    pair_scores,
+    plan,
+    score,
+    unmet,
 )
 from services.dedupe.features import Features, Featurizer, as_logged
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.lifecycle import (
     LATE,
+    NEW_ITEM,
     NO_STORY,
     STATUS,
     UNKNOWN_STATUS,
     UPDATE,
+    Fact,
     Lifecycle,
     Pending,
     classify,
     events_of,
     item_of,
     place_update,
-    plan,
 )
+from services.dedupe.lifecycle import plan as plan_fact
 from services.dedupe.minhash import MinHasher, jaccard
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.state import Conflict, DedupeLog, Item, NotPending
@@ -53,10 +56,67 @@ log = logging.getLogger(__name__)
 
 Prepared = tuple[Entry, Article, Features]
 
-MAX_EMBED_ROUNDS = 10
-"""Rounds of "find missing embeddings, embed them" before a batch is decided. Normally two at
-most: one embedding round, then the decisions; more only if the window changed
-while embedding (the reclaim loop's batch committed), each round embedding what is new."""
+MAX_PLAN_ROUNDS = 10
+"""Times a batch is planned before it is decided: once, normally; again only if the window
+changed while the batch was embedding (the reclaim loop's batch committed), each round
+embedding only what is new."""
+
+UNDECIDED = "\x00undecided"
+"""The story of a batch article planned but not decided yet (no story id is ever this)."""
+
+
+@dataclass(slots=True)
+class BatchPlan:
+    """A batch's plans, aligned with it (``None``: the cascade does not decide that article:
+    a replay, a late version, a kill), and the index of its planned articles, which the
+    decisions file under their stories in order."""
+
+    plans: list[Plan | None]
+    batch: StoryIndex
+    needs: set[Need] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.needs = {n for p in self.plans if p is not None for n in p.needs}
+
+    def decided(self, article_id: str) -> bool:
+        """Whether the article was decided (filed under a story) earlier in the batch."""
+        record = self.batch.get(article_id)
+        return record is not None and record.story_id != UNDECIDED
+
+    def file(self, article_id: str, story_id: str) -> Record:
+        """File a decided article under its story; its record, as the log will carry it."""
+        self.batch.file_under(article_id, story_id)
+        record = self.batch.get(article_id)
+        assert record is not None  # planned, so indexed
+        return record
+
+    def unmet(self, prepared: list[Prepared], window: StoryIndex) -> set[Need]:
+        """The needs still without an embedding after embedding them."""
+        missing: set[Need] = set()
+        for (_, _, features), planned in zip(prepared, self.plans, strict=True):
+            if planned is not None and planned.needs:
+                missing |= unmet(planned, features, [window, self.batch])
+        return missing
+
+
+def _walk(article: Article, view: Pending | None) -> bool:
+    """Whether the cascade decides ``article`` (not a replay, late version or kill), as the
+    decisions will classify it; with lifecycles, the article is applied to the scratch
+    ``view`` with a stand-in story (its own id, the item's for a kill, none if unknown)."""
+    if view is None:
+        return True
+    if view.knows(article.id):
+        return False
+    item = item_of(article)
+    kind, current = classify(view, item)
+    if kind == LATE:
+        return False
+    cascaded = kind in (NEW_ITEM, UPDATE)
+    story = article.id if cascaded else NO_STORY
+    if kind == STATUS and current is not None:
+        story = current.story_id
+    view.apply(Fact(article.id, story, "added", 0, "", "", item, indexed=cascaded))
+    return cascaded
 
 
 class DedupeStage:
@@ -164,7 +224,7 @@ class DedupeStage:
             return
         # Features without embeddings, in a worker thread (numpy releases the GIL), reused if the
         # commit has to be retried after another replica's commit. Embeddings come later, only
-        # for the articles the lexical gate lets through (``_decide_with_vectors``).
+        # for the articles the lexical gate lets through (``decide``).
         features = await asyncio.to_thread(self.featurizer.featurize, [a for _, a in articles])
         prepared = [(e, a, f) for (e, a), f in zip(articles, features, strict=True)]
         await self._commit_with_retry(prepared)
@@ -186,7 +246,7 @@ class DedupeStage:
             self.index.evict_older_than(self._window_start_ms())
             if self.lifecycle is not None:
                 self.lifecycle.evict_older_than(self._window_start_ms())
-            items = await self._decide_with_vectors(prepared)
+            items = await self.decide(prepared)
             try:
                 if commit is None:
                     await self.state.commit(items, trim_before_ms=self._window_start_ms())
@@ -207,89 +267,104 @@ class DedupeStage:
             return
         raise RuntimeError(f"gave up committing after {self.settings.max_commit_retries} conflicts")
 
-    def pair_scores(self, a: Article, b: Article) -> dict[str, float]:
-        """The similarities the cascade would see between two articles, for evaluation."""
-        fa, fb = self.featurizer.featurize([a, b], embed=True)
-        return pair_scores(fa, fb, self.thresholds)
-
-    def features_of(self, articles: list[Article], *, batch: int = 64) -> dict[str, Features]:
-        """Every article's features with both embeddings, in batches (evaluation)."""
-        found: dict[str, Features] = {}
-        for start in range(0, len(articles), batch):
-            chunk = articles[start : start + batch]
-            for article, f in zip(chunk, self.featurizer.featurize(chunk, embed=True), strict=True):
-                found[article.id] = f
-        return found
-
-    def pair_scores_of(self, a: Features, b: Features) -> dict[str, float]:
-        """``pair_scores`` of features already computed."""
-        return pair_scores(a, b, self.thresholds)
-
     def _window_start_ms(self) -> int:
         return int(time.time() * 1000) - self.settings.window_s * 1000
 
-    async def _decide_with_vectors(self, prepared: list[Prepared]) -> list[Item]:
-        """Decide the batch, embedding first what the decisions need, in one batched call.
+    def _state_generation(self) -> tuple[int, int]:
+        """Changes whenever the window or the lifecycle does (a commit caught up, eviction)."""
+        lifecycle = self.lifecycle.generation if self.lifecycle is not None else 0
+        return self.index.generation, lifecycle
 
-        Pass 1 (``_semantic_needs``) finds the articles with a lexical candidate in the window
-        or earlier in the batch (candidates depend on terms, not on verdicts, so this is the
-        set the decision loop will need) and the candidates still without a vector; they are
-        embedded and the loop runs again. Embedded batch articles keep their vector
-        in ``prepared`` (reused on a retry after a conflict, and logged with the record);
-        window articles keep theirs in the index. The last check and the decisions run with
-        no ``await`` in between, so they see one state of the index.
+    async def decide(self, prepared: list[Prepared]) -> list[Item]:
+        """Decide the batch in one pass: plan every article, embed what the plans need (one
+        batched call per encoder), score the plans in order.
+
+        The plans read only hashes, signatures and terms, so they are made before any verdict;
+        the one ``await`` (embedding) comes between planning and scoring. If the window or the
+        lifecycle changed meanwhile (the reclaim loop's batch committed in between), the plans
+        may be stale and the batch is planned again, the embeddings done so far kept: they are
+        in ``prepared`` (reused on a retry after a conflict, and logged with the record) and in
+        the window's records.
         """
-        for _ in range(MAX_EMBED_ROUNDS):
-            missing = self._semantic_needs(prepared)
-            if not missing:
-                try:
-                    return self._decide_batch(prepared)
-                except NeedVectors as need:  # pass 1 and the decisions disagree: a bug
-                    log.warning("embeddings missing after pass 1", extra={"ids": need.args})
-                    missing = {(MINILM, i) for i in need.article_ids}
-                    missing |= {(USE, i) for i in need.multilingual_ids}
-            await self._embed(prepared, {i for kind, i in missing if kind == MINILM})
-            await self._embed(prepared, {i for kind, i in missing if kind == USE}, encoder=USE)
-        raise RuntimeError(f"embeddings still missing after {MAX_EMBED_ROUNDS} rounds")
+        for _ in range(MAX_PLAN_ROUNDS):
+            generation = self._state_generation()
+            planned = self._plan(prepared)
+            if planned.needs:
+                await self._embed(prepared, planned, MINILM)
+                await self._embed(prepared, planned, USE)
+                if self._state_generation() != generation:
+                    continue
+            unmet_needs = planned.unmet(prepared, self.index)
+            if unmet_needs:  # an opening that cannot be embedded: a bug, not bad input
+                raise RuntimeError(f"embeddings missing after embedding: {sorted(unmet_needs)}")
+            if self.lifecycle is not None:
+                return self._decide_lifecycle(prepared, planned, self.lifecycle.pending())
+            return self._decide_batch(prepared, planned)
+        raise RuntimeError(f"the window kept changing for {MAX_PLAN_ROUNDS} planning rounds")
 
-    def _semantic_needs(self, prepared: list[Prepared]) -> set[tuple[str, str]]:
+    def _plan(self, prepared: list[Prepared]) -> BatchPlan:
+        """Each article's ``cascade.plan`` against the window and the batch before it.
+
+        Which articles the cascade decides is settled here, as the decisions will settle it:
+        replays, late versions and kills never are. With lifecycles the batch walks a scratch
+        view of the pending state, each article applied with a stand-in story (its own id):
+        versions, kills and replays depend on items and ids, never on which story a verdict
+        picks, so the scratch view classifies every article as the decisions will."""
         batch = StoryIndex(bands=self.settings.lsh_bands)
-        missing: set[tuple[str, str]] = set()
+        indexes = [self.index, batch]
+        view = self.lifecycle.pending() if self.lifecycle is not None else None
+        plans: list[Plan | None] = []
         for _, article, features in prepared:
-            if article.id in self.index or article.id in batch or not self._cascades(article):
+            if article.id in self.index or article.id in batch or not _walk(article, view):
+                plans.append(None)
                 continue
-            missing |= missing_vectors(
-                article_id=article.id,
-                features=features,
-                indexes=[self.index, batch],
-                thresholds=self.thresholds,
+            plans.append(
+                plan(
+                    article_id=article.id,
+                    features=features,
+                    indexes=indexes,
+                    thresholds=self.thresholds,
+                )
             )
-            batch.add(Record(article.id, article.id, features, seen_ms=0))
-        return missing
+            batch.add(Record(article.id, UNDECIDED, features, seen_ms=0))
+        return BatchPlan(plans, batch)
 
-    async def _embed(
-        self, prepared: list[Prepared], article_ids: set[str], *, encoder: str = MINILM
-    ) -> None:
-        """Embed the openings of ``article_ids`` (batch articles or window records) at once,
-        with MiniLM or, ``encoder=USE``, the multilingual model."""
-        if encoder == USE:
-            await self._embed_multilingual(prepared, article_ids)
-            return
-        texts = self._openings(prepared, article_ids)
+    async def _embed(self, prepared: list[Prepared], planned: BatchPlan, encoder: str) -> None:
+        """Embed, at once, the openings of every article the plans need ``encoder``'s vector
+        of (batch articles or window records). USE vectors are rounded as the log rounds them
+        (``as_logged``) at once, so the vector a batch article decides with is the one every
+        replica replays; MiniLM vectors of batch articles are logged as computed."""
+        wanted = {i for kind, i in planned.needs if kind == encoder}
+        texts = self._openings(prepared, wanted)
         if not texts:
             return
         ids = list(texts)
-        vectors = await asyncio.to_thread(self.featurizer.embed, [texts[i] for i in ids])
-        self.embedded += len(ids)
-        by_id = dict(zip(ids, vectors, strict=True))
+        if encoder == USE:
+            raw = await asyncio.to_thread(
+                self.featurizer.embed_multilingual, [texts[i] for i in ids]
+            )
+            self.embedded_multilingual += len(ids)
+            by_id = {i: as_logged(v) for i, v in zip(ids, raw, strict=True)}
+        else:
+            raw = await asyncio.to_thread(self.featurizer.embed, [texts[i] for i in ids])
+            self.embedded += len(ids)
+            by_id = dict(zip(ids, raw, strict=True))
         for position, (entry, article, features) in enumerate(prepared):
             vector = by_id.get(article.id)
-            if vector is not None and features.vector is None:
+            if vector is None:
+                continue
+            if encoder == USE and features.mvector is None:
+                prepared[position] = (entry, article, replace(features, mvector=vector))
+            elif encoder == MINILM and features.vector is None:
                 prepared[position] = (entry, article, replace(features, vector=vector))
+            else:
+                continue
+            planned.batch.set_embedding(article.id, encoder, vector)
         for article_id, vector in by_id.items():
             # A window article's vector is the one its log record would have carried. (An id
             # can be both: a replayed article already in the window.)
-            self.index.set_vector(article_id, as_logged(vector))
+            logged = vector if encoder == USE else as_logged(vector)
+            self.index.set_embedding(article_id, encoder, logged)
 
     def _openings(self, prepared: list[Prepared], article_ids: set[str]) -> dict[str, str]:
         """The opening of each id: a batch article's own, else its window record's."""
@@ -303,53 +378,17 @@ class DedupeStage:
                 texts[article_id] = record.features.opening
         return texts
 
-    async def _embed_multilingual(self, prepared: list[Prepared], article_ids: set[str]) -> None:
-        """USE vectors, rounded as the log rounds them at once (``as_logged``): the vector a
-        batch article decides with is the one every replica replays."""
-        texts = self._openings(prepared, article_ids)
-        if not texts:
-            return
-        ids = list(texts)
-        vectors = await asyncio.to_thread(
-            self.featurizer.embed_multilingual, [texts[i] for i in ids]
-        )
-        self.embedded_multilingual += len(ids)
-        by_id = {i: as_logged(v) for i, v in zip(ids, vectors, strict=True)}
-        for position, (entry, article, features) in enumerate(prepared):
-            vector = by_id.get(article.id)
-            if vector is not None and features.mvector is None:
-                prepared[position] = (entry, article, replace(features, mvector=vector))
-        for article_id, vector in by_id.items():
-            self.index.set_mvector(article_id, vector)
-
-    def _cascades(self, article: Article) -> bool:
-        """Whether the cascade may decide this article (pass 1 embeds only for those): not a
-        kill or withheld item, not a late version (as far as the applied state says)."""
-        if self.lifecycle is None:
-            return True
-        item = item_of(article)
-        if item is None:
-            return True
-        return item.pub_status == "usable" and classify(self.lifecycle, item)[0] != LATE
-
-    def _decide_batch(self, prepared: list[Prepared]) -> list[Item]:
-        """Decide in order; later articles of the batch can join stories begun earlier in it."""
-        if self.lifecycle is not None:
-            return self._decide_lifecycle(prepared, self.lifecycle.pending())
-        batch = StoryIndex(bands=self.settings.lsh_bands)
+    def _decide_batch(self, prepared: list[Prepared], planned: BatchPlan) -> list[Item]:
+        """Score in order; later articles of the batch can join stories begun earlier in it."""
+        batch = planned.batch
         indexes = [self.index, batch]
         items: list[Item] = []
-        for entry, article, features in prepared:
-            if article.id in self.index or article.id in batch:
+        for (entry, article, features), planned_one in zip(prepared, planned.plans, strict=True):
+            if planned_one is None:
                 items.append(Item(entry.id, None, b"", b""))  # a replay: ack, emit nothing
                 continue
-            verdict = decide(
-                article_id=article.id,
-                features=features,
-                indexes=indexes,
-                thresholds=self.thresholds,
-            )
-            batch.add(Record(article.id, verdict.story_id, features, seen_ms=0))
+            verdict = score(planned_one, features, indexes, self.thresholds)
+            record = planned.file(article.id, verdict.story_id)
             annotated = AnnotatedArticle.from_article(
                 article,
                 story_id=verdict.story_id,
@@ -360,23 +399,27 @@ class DedupeStage:
                 evidence=verdict.evidence,
             ).to_json()
             unique = annotated if verdict.duplicate_of is None else b""
-            items.append(Item(entry.id, batch.get(article.id), annotated, unique))
+            items.append(Item(entry.id, record, annotated, unique))
         return items
 
-    def _decide_lifecycle(self, prepared: list[Prepared], view: Pending) -> list[Item]:
+    def _decide_lifecycle(
+        self, prepared: list[Prepared], planned: BatchPlan, view: Pending
+    ) -> list[Item]:
         """``_decide_batch`` with items' lifecycles (``lifecycle.py``): a late version is
         acked with no output; a kill or withheld leaves its story by identity; a new version
         is decided by the cascade again and stays in its item's story unless the cascade
         places it confidently elsewhere; every change of a story is a story event."""
-        batch = StoryIndex(bands=self.settings.lsh_bands)
+        batch = planned.batch
         indexes = [self.index, batch]
         items: list[Item] = []
-        for entry, article, features in prepared:
-            if article.id in self.index or article.id in batch or view.knows(article.id):
+        for (entry, article, features), planned_one in zip(prepared, planned.plans, strict=True):
+            if article.id in self.index or planned.decided(article.id) or view.knows(article.id):
                 items.append(Item(entry.id, None, b"", b""))  # a replay: ack, emit nothing
                 continue
             item = item_of(article)
             kind, current = classify(view, item)
+            if (planned_one is not None) != (kind in (NEW_ITEM, UPDATE)):
+                raise RuntimeError(f"{article.id} was planned as other than {kind}: a bug")
             if kind == LATE:
                 items.append(Item(entry.id, None, b"", b"", outcome=LATE))
                 continue
@@ -384,7 +427,7 @@ class DedupeStage:
             if item is not None and item.pub_status != "usable":
                 change = "killed" if item.pub_status == "canceled" else "withheld"
             if kind == UNKNOWN_STATUS:
-                fact = plan(
+                fact = plan_fact(
                     view,
                     article_id=article.id,
                     title=article.title,
@@ -406,13 +449,9 @@ class DedupeStage:
                 verdict = self._same_item(current.story_id, current.article_id, features, indexes)
             elif kind == UPDATE:
                 assert current is not None
+                assert planned_one is not None  # checked above
                 change = "updated"
-                cascade = decide(
-                    article_id=article.id,
-                    features=features,
-                    indexes=indexes,
-                    thresholds=self.thresholds,
-                )
+                cascade = score(planned_one, features, indexes, self.thresholds)
                 confident = cascade.method in (Method.EXACT, Method.NEAR)
                 target = place_update(current.story_id, cascade.story_id, confident, view)
                 verdict = (
@@ -421,17 +460,12 @@ class DedupeStage:
                     else self._same_item(target, current.article_id, features, indexes)
                 )
             else:
-                verdict = decide(
-                    article_id=article.id,
-                    features=features,
-                    indexes=indexes,
-                    thresholds=self.thresholds,
-                )
+                assert planned_one is not None
+                verdict = score(planned_one, features, indexes, self.thresholds)
             record = None
             if kind != STATUS:  # a live member: the canonical is chosen with its features
-                batch.add(Record(article.id, verdict.story_id, features, seen_ms=0))
-                record = batch.get(article.id)
-            fact = plan(
+                record = planned.file(article.id, verdict.story_id)
+            fact = plan_fact(
                 view,
                 article_id=article.id,
                 title=article.title,

@@ -155,7 +155,7 @@ def gated_path(stage: DedupeStage, batches: list[list[Article]]) -> dict[str, Ou
             (Entry(f"{number}-{i}", encode_entry(a)), a, f)
             for i, (a, f) in enumerate(zip(articles, features, strict=True))
         ]
-        items = asyncio.run(stage._decide_with_vectors(prepared))
+        items = asyncio.run(stage.decide(prepared))
         batch = StoryIndex(bands=stage.settings.lsh_bands)
         for item in items:
             if item.record is not None:

@@ -135,7 +135,7 @@ def test_one_story_in_three_languages_is_one_story_and_others_stay_apart() -> No
     for number, article in enumerate(articles):  # one article a batch, through the log
         features = stage.featurizer.featurize([article])
         prepared = [(Entry(f"{number}-0", encode_entry(article)), article, features[0])]
-        items = asyncio.run(stage._decide_with_vectors(prepared))
+        items = asyncio.run(stage.decide(prepared))
         record = items[0].record
         assert record is not None
         stage.index.add(decode_record(f"{1000 + number}-0", encode_record(record)))

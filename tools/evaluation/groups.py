@@ -6,7 +6,7 @@ about unseen pairs. ``crossval`` refits the one free parameter of each pair clas
 factor ``c`` on the cascade's decision score: a pair joins when ``combined >= c``; shipped
 ``c = 1``) on k-1 folds and scores the held-out fold, repeated over shuffles; the mean and the
 spread over folds estimate what a threshold chosen this way does on pairs it never saw.
-Scores are the cascade's own pair scores (``DedupeStage.pair_scores``), decided pair by pair.
+Scores are the cascade's own pair scores (``cascade.pair_scores``), decided pair by pair.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from services.dedupe.cascade import pair_scores
+from services.dedupe.features import Features
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.stage import DedupeStage
 from services.ingest.normalize import NormalizationError, normalize
@@ -36,6 +38,8 @@ class Outcome:
     articles: dict[str, Article]
     rejected: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each article's verdict as the annotated stream carried it (``--decisions``)."""
 
 
 async def run_dedupe(
@@ -84,6 +88,10 @@ async def run_dedupe(
             doc = orjson.loads(fields[b"data"])
             outcome.assignments[doc["id"]] = doc["story_id"]
             outcome.methods[doc["id"]] = doc["method"]
+            outcome.decisions[doc["id"]] = {
+                key: doc.get(key)
+                for key in ("id", "story_id", "method", "duplicate_of", "score", "evidence")
+            } | {"canonical_id": doc.get("canonical_id")}
         await _drop_namespace(redis, namespace)
     finally:
         await stage.close()
@@ -118,6 +126,19 @@ def cluster_metrics(data: ClusterSet, outcome: Outcome) -> dict[str, Any]:
     }
 
 
+def features_of(
+    stage: DedupeStage, articles: list[Article], *, batch: int = 64
+) -> dict[str, Features]:
+    """Every article's features with both embeddings, by the stage's featurizer, in batches:
+    the pair scores of a labelled pair are read from these (the stage itself embeds lazily)."""
+    found: dict[str, Features] = {}
+    for start in range(0, len(articles), batch):
+        chunk = articles[start : start + batch]
+        embedded = stage.featurizer.featurize(chunk, embed=True)
+        found.update((article.id, f) for article, f in zip(chunk, embedded, strict=True))
+    return found
+
+
 def pair_metrics(data: PairSet, outcome: Outcome, stage: DedupeStage) -> dict[str, Any]:
     labelled = [p for p in data.pairs if p.label is not None]
     predicted = [
@@ -126,10 +147,10 @@ def pair_metrics(data: PairSet, outcome: Outcome, stage: DedupeStage) -> dict[st
         for p in labelled
     ]
     truth = [bool(p.label) for p in labelled]
-    features = stage.features_of(list(outcome.articles.values()))
+    features = features_of(stage, list(outcome.articles.values()))
     # An article ingest rejected (e.g. too short) cannot be compared: its pairs score 0.
     scores = [
-        stage.pair_scores_of(features[p.a], features[p.b])
+        pair_scores(features[p.a], features[p.b], stage.thresholds)
         if p.a in features and p.b in features
         else {}
         for p in labelled

@@ -319,6 +319,14 @@ def evaluate(
     assignments: Annotated[
         Path | None, typer.Option(help="write {id, story_id} per article to this JSONL file")
     ] = None,
+    decisions: Annotated[
+        Path | None,
+        typer.Option(
+            help="write every article's whole verdict (story, method, duplicate_of, score, "
+            "evidence, canonical), sorted by id, to this JSONL file: two runs decide alike "
+            "exactly when the files are byte-identical"
+        ),
+    ] = None,
 ) -> None:
     """Dedupe quality on labelled data, through ingest's normalization and the dedupe stage.
 
@@ -362,6 +370,10 @@ def evaluate(
             with assignments.open("wb") as handle:
                 for doc_id, story_id in outcome.assignments.items():
                     handle.write(orjson.dumps({"id": doc_id, "story_id": story_id}) + b"\n")
+        if decisions is not None:
+            with decisions.open("wb") as handle:
+                for doc_id in sorted(outcome.decisions):
+                    handle.write(orjson.dumps(outcome.decisions[doc_id]) + b"\n")
         if isinstance(data, ClusterSet):
             return cluster_metrics(data, outcome)
         return pair_metrics(data, outcome, stage)
