@@ -133,11 +133,13 @@ class _Block:
     def postings(
         self,
     ) -> tuple[list[str], npt.NDArray[np.uint32], npt.NDArray[np.int32], npt.NDArray[np.float32]]:
-        """The live rows' postings, rows renumbered densely (for merging)."""
-        keep = self.alive[self.rows]
-        renumber = (np.cumsum(self.alive) - 1).astype(np.int32)
+        """The live rows' postings, rows renumbered densely (for merging). Reads one copy of
+        the live flags: a merge in a worker thread may run while the window evicts rows."""
+        alive = self.alive.copy()
+        keep = alive[self.rows]
+        renumber = (np.cumsum(alive) - 1).astype(np.int32)
         terms = np.repeat(self.terms, np.diff(self.starts))[keep]
-        ids = [i for i, alive in zip(self.ids, self.alive.tolist(), strict=True) if alive]
+        ids = [i for i, live in zip(self.ids, alive.tolist(), strict=True) if live]
         return ids, terms, renumber[self.rows[keep]], self.weights[keep]
 
     def live(self) -> int:
@@ -178,6 +180,19 @@ def _merge(older: _Block, newer: _Block) -> _Block:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """Two adjacent blocks to merge off the decision path (``LexicalIndex.next_merge``):
+    ``run`` is pure numpy over the blocks' postings, safe in a worker thread; ``install``
+    (on the thread that owns the index) swaps the result in."""
+
+    older: _Block
+    newer: _Block
+
+    def run(self) -> _Block:
+        return _merge(self.older, self.newer)
+
+
 class LexicalIndex:
     """Every article whose TF-IDF cosine with a query may reach a threshold, without misses.
 
@@ -200,10 +215,15 @@ class LexicalIndex:
     PRUNE = 0.5
     SLACK = 1e-4  # float32 postings err by ~1e-7 a cosine; the filter only has to be loose
 
-    def __init__(self) -> None:
+    def __init__(self, *, background_merges: bool = False) -> None:
         self._pending: dict[str, Terms] = {}
         self._blocks: list[_Block] = []
         self._where: dict[str, tuple[_Block, int]] = {}
+        self.background_merges = background_merges
+        """Queries freeze new articles into blocks but merge none: merges are left to
+        ``next_merge``/``install``, which the dedupe stage runs in a worker thread between
+        decisions (a merge of thousands of articles' postings takes tens of milliseconds,
+        which would otherwise be added to the latency of the articles that wait for it)."""
 
     def __len__(self) -> int:
         return len(self._pending) + len(self._where)
@@ -224,26 +244,64 @@ class LexicalIndex:
         if block.dead == len(block.ids):
             self._blocks.remove(block)
 
-    def freeze(self) -> None:
+    def freeze(self, *, merge: bool | None = None) -> None:
         """Build blocks from the pending articles now (a query does it otherwise): after a
-        window load, so the first decision does not pay for indexing the whole window."""
+        window load, so the first decision does not pay for indexing the whole window.
+
+        ``merge``: merge blocks like a binary counter as they are built (default: unless
+        ``background_merges``; the window load always merges)."""
         if not self._pending:
             return
+        merging = not self.background_merges if merge is None else merge
         items = list(self._pending.items())
         self._pending.clear()
         for start in range(0, len(items), self.BLOCK_ROWS):
             chunk = items[start : start + self.BLOCK_ROWS]
             self._blocks.append(_Block.of([i for i, _ in chunk], [t for _, t in chunk]))
-            while len(self._blocks) >= 2:
-                older, newer = self._blocks[-2], self._blocks[-1]
-                if older.live() > 2 * newer.live() or older.live() + newer.live() > (
-                    self.BLOCK_ROWS
-                ):
-                    break
-                self._blocks[-2:] = [_merge(older, newer)]
-            last = self._blocks[-1]  # the new block, or the merge that absorbed it
-            for row, article_id in enumerate(last.ids):
-                self._where[article_id] = (last, row)
+            while merging and (job := self.next_merge()) is not None:
+                self._blocks[-2:] = [job.run()]
+            self._locate(self._blocks[-1])  # the new block, or the merge that absorbed it
+
+    def _locate(self, block: _Block) -> None:
+        for row, article_id in enumerate(block.ids):
+            self._where[article_id] = (block, row)
+
+    def next_merge(self) -> Merge | None:
+        """The merge the binary-counter policy calls for next (the newest two blocks, when the
+        older holds at most twice the newer's live rows and both fit in one block), if any."""
+        if len(self._blocks) < 2:
+            return None
+        older, newer = self._blocks[-2], self._blocks[-1]
+        if older.live() > 2 * newer.live() or older.live() + newer.live() > self.BLOCK_ROWS:
+            return None
+        return Merge(older, newer)
+
+    def install(self, job: Merge, merged: _Block) -> bool:
+        """Swap in a merge computed off the owning thread, where its two blocks still stand
+        side by side (newer blocks may have arrived after them meanwhile); dropped if one
+        of them was evicted whole. Rows evicted while it ran are marked dead in the merged
+        block, so no query can see them again."""
+        position = next((i for i, b in enumerate(self._blocks) if b is job.older), None)
+        if position is None or position + 1 >= len(self._blocks):
+            return False
+        if self._blocks[position + 1] is not job.newer:
+            return False
+        for row, article_id in enumerate(merged.ids):
+            located = self._where.get(article_id)
+            if located is None or (located[0] is not job.older and located[0] is not job.newer):
+                merged.alive[row] = False
+                merged.dead += 1
+        if merged.dead == len(merged.ids):
+            del self._blocks[position : position + 2]
+            return True
+        self._blocks[position : position + 2] = [merged]
+        self._locate_live(merged)
+        return True
+
+    def _locate_live(self, block: _Block) -> None:
+        for row, article_id in enumerate(block.ids):
+            if block.alive[row]:
+                self._where[article_id] = (block, row)
 
     def candidates(self, terms: Terms, threshold: float) -> list[str]:
         """Ids of every article whose cosine with ``terms`` may reach ``threshold``."""
@@ -268,7 +326,7 @@ class LexicalIndex:
 class StoryIndex:
     """Exact-hash table, LSH buckets, TF-IDF postings, vectors and the article -> story map."""
 
-    def __init__(self, *, bands: int) -> None:
+    def __init__(self, *, bands: int, background_merges: bool = False) -> None:
         self.bands = bands
         self._records: dict[str, Record] = {}
         self._by_sha: dict[str, str] = {}
@@ -279,7 +337,7 @@ class StoryIndex:
         self._by_language: dict[str, dict[str, None]] = defaultdict(dict)
         """Article ids per language group, in arrival order (insertion-ordered dicts): the
         cross-lingual candidates of an article are the newest of the other groups."""
-        self._lexical = LexicalIndex()
+        self._lexical = LexicalIndex(background_merges=background_merges)
         self._arrival: deque[tuple[int, str]] = deque()
         self.generation = 0
         """Bumped by every add and removal (not by a cached embedding): a plan made at one
@@ -429,8 +487,16 @@ class StoryIndex:
         return [Match(self._records[i], score) for i, score in sorted(found)]
 
     def freeze(self) -> None:
-        """Index what was added so far (see ``LexicalIndex.freeze``)."""
-        self._lexical.freeze()
+        """Index what was added so far, merging its blocks (see ``LexicalIndex.freeze``)."""
+        self._lexical.freeze(merge=True)
+
+    def next_merge(self) -> Merge | None:
+        """The lexical index's next posting-block merge, to run off the decision path."""
+        return self._lexical.next_merge()
+
+    def install(self, job: Merge, merged: _Block) -> bool:
+        """Swap in a merge computed in a worker thread (``LexicalIndex.install``)."""
+        return self._lexical.install(job, merged)
 
     def lexical_candidates(self, terms: Terms, threshold: float) -> list[Match]:
         """Articles whose TF-IDF cosine with ``terms`` reaches ``threshold``, by id, scored

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -60,6 +61,9 @@ MAX_PLAN_ROUNDS = 10
 """Times a batch is planned before it is decided: once, normally; again only if the window
 changed while the batch was embedding (the reclaim loop's batch committed), each round
 embedding only what is new."""
+
+MAX_MERGES_AT_ONCE = 64
+"""Posting-block merges one background run does before it yields to the next commit's."""
 
 UNDECIDED = "\x00undecided"
 """The story of a batch article planned but not decided yet (no story id is ever this)."""
@@ -163,7 +167,8 @@ class DedupeStage:
             if settings.multilingual
             else 0,
         )
-        self.index = StoryIndex(bands=settings.lsh_bands)
+        self.index = StoryIndex(bands=settings.lsh_bands, background_merges=True)
+        self._merging: asyncio.Task[None] | None = None
         self.lifecycle: Lifecycle | None = None
         """Items' versions and stories' revisions (``lifecycle.py``): on the single-stream
         layout only; the partitioned layout treats every version as a copy (docs/design.md)."""
@@ -198,7 +203,26 @@ class DedupeStage:
         log.info("dedupe window loaded", extra={"records": replayed})
 
     async def close(self) -> None:
+        if self._merging is not None:
+            self._merging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._merging
         self._log = None
+
+    def _start_merges(self) -> None:
+        """Merge the window's posting blocks in a worker thread, while the next batch is read
+        and decided: a merge of thousands of articles' postings takes tens of milliseconds,
+        which the articles waiting behind it would otherwise add to their latency."""
+        if (self._merging is None or self._merging.done()) and self.index.next_merge():
+            self._merging = asyncio.create_task(self._merge_blocks(), name="dedupe-merges")
+
+    async def _merge_blocks(self) -> None:
+        for _ in range(MAX_MERGES_AT_ONCE):
+            job = self.index.next_merge()
+            if job is None:
+                return
+            merged = await asyncio.to_thread(job.run)
+            self.index.install(job, merged)  # dropped if a block was evicted meanwhile
 
     @property
     def state(self) -> DedupeLog:
@@ -259,6 +283,7 @@ class DedupeStage:
                 prepared = [p for p in prepared if p[0].id != gone.entry_id]
                 continue
             await self.state.catch_up(self.index, self.lifecycle)
+            self._start_merges()
             counts = Counter(item.counted_as for item in items)
             PROCESSED.labels(self.name, "annotated").inc(counts["annotated"])
             PROCESSED.labels(self.name, "replay").inc(counts["replay"])

@@ -24,7 +24,7 @@ from services.dedupe.cascade import (
     combined_score,
 )
 from services.dedupe.features import Features, Terms, lexical_cosine
-from services.dedupe.index import LexicalIndex, Match, Record, StoryIndex
+from services.dedupe.index import LexicalIndex, Match, Merge, Record, StoryIndex
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.stage import DedupeStage
 from services.dedupe.state import decode_record, encode_record
@@ -65,6 +65,47 @@ def test_lexical_index_finds_every_candidate_through_merges_and_eviction(
             assert truth <= set(found)
             assert set(found) <= held.keys()
     assert len(index) == len(held)
+
+
+@pytest.mark.parametrize("threshold", [0.05, 0.2])
+def test_background_merges_lose_no_candidate_and_resurrect_no_evicted_row(
+    threshold: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Merges computed "in another thread" (run now, installed a few steps later, with adds,
+    evictions and queries in between, as the stage's worker does) keep the index exact."""
+    monkeypatch.setattr(LexicalIndex, "BLOCK_ROWS", 64)
+    rng = random.Random(11)
+    index = LexicalIndex(background_merges=True)
+    held: dict[str, Terms] = {}
+    running: list[tuple[Merge, object]] = []
+    installed = 0
+    for step in range(900):
+        terms = random_terms(rng, 300, rng.randrange(1, 40))
+        index.add(f"a{step}", terms)
+        held[f"a{step}"] = terms
+        if step % 5 == 0:
+            for _ in range(min(len(held) - 1, rng.randrange(1, 4))):  # evict the oldest
+                oldest = min(held, key=lambda i: int(i[1:]))
+                index.remove(oldest)
+                del held[oldest]
+        if step % 3 == 0:  # a decision: its query freezes new rows into a block, no merge
+            query = random_terms(rng, 300, rng.randrange(1, 40))
+            found = index.candidates(query, threshold)
+            truth = {i for i, t in held.items() if lexical_cosine(query, t) >= threshold}
+            assert truth <= set(found)
+            assert set(found) <= held.keys()  # an evicted row never comes back
+        if running and rng.random() < 0.5:
+            job, merged = running.pop()
+            installed += index.install(job, merged)  # type: ignore[arg-type]
+        elif not running and (job := index.next_merge()) is not None:
+            running.append((job, job.run()))
+    assert installed > 20  # merges did happen in the background
+    while (job := index.next_merge()) is not None:
+        assert index.install(job, job.run())
+    assert len(index) == len(held)
+    query = random_terms(rng, 300, 30)
+    truth = {i for i, t in held.items() if lexical_cosine(query, t) >= threshold}
+    assert truth <= set(index.candidates(query, threshold)) <= held.keys()
 
 
 # --- the old path, as it was before the gate: every article embedded, a full scan ------------
