@@ -4,9 +4,10 @@
     python tools/model_start.py --runs 9 --backend numpy
 
 Each run is a new interpreter (imports paid once, page cache warm after the first run), timing
-the imports and the constructor separately, with the process's peak RSS after construction.
+the imports and the constructor separately, with the process's peak RSS and its RSS after one
+encode (Linux: /proc/self/statm).
 Prints one line per run and the medians; written for the prebuilt-graph change (issue 18,
-docs/performance.md) and usable on any checkout (PYTHONPATH=<checkout> picks the code).
+docs/performance.md); the code measured is the checkout it is run from (the working directory).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ t2 = time.perf_counter()
 encoder.encode(["A warm-up sentence."])
 t3 = time.perf_counter()
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open("/proc/self/statm") as statm:
+    now = int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 times = {"import_s": t1 - t0, "load_s": t2 - t1, "first_s": t3 - t2}
-print(json.dumps({**times, "rss_mb": rss / 1024}))
+print(json.dumps({**times, "rss_mb": rss / 1024, "rss_now_mb": now}))
 """
 
 
@@ -50,13 +53,14 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(
             f"run {run + 1}: import {row['import_s']:.2f} s, load {row['load_s']:.2f} s, "
-            f"first encode {row['first_s']:.3f} s, peak RSS {row['rss_mb']:.0f} MB"
+            f"first encode {row['first_s']:.3f} s, peak RSS {row['rss_mb']:.0f} MB, "
+            f"RSS after {row['rss_now_mb']:.0f} MB"
         )
     medians = {key: statistics.median(r[key] for r in rows) for key in rows[0]}
     print(
         f"median of {args.runs}: import {medians['import_s']:.2f} s, "
         f"load {medians['load_s']:.2f} s, first encode {medians['first_s']:.3f} s, "
-        f"peak RSS {medians['rss_mb']:.0f} MB"
+        f"peak RSS {medians['rss_mb']:.0f} MB, RSS after {medians['rss_now_mb']:.0f} MB"
     )
     return 0
 

@@ -14,16 +14,16 @@ numpy encoder uses needs only ``onnx`` and keeps one source of weights. The grap
 ``MiniLMEncoder._forward`` node for node, so the numpy path remains the readable reference and
 the equivalence test (tests/unit/test_dedupe_onnx.py) pins them together.
 
-Why it is built at install time, not at start: building took ~2 s and ~200 MB of peak memory
-at every start of every replica, and made ``onnx`` (with protobuf's Python side and ml_dtypes) a
-runtime dependency. ``python -m services.dedupe.graph_build`` (services/dedupe/graph_build.py)
-writes it once, when the image is built or by ``make``'s dev install, with a sidecar
-(:func:`sidecar_path`) recording the sha256 of the weights it was built from, of the graph, and
-:data:`GRAPH_VERSION`. At start :func:`stale_reason` checks the file against the installed
-weights and this code; ONNX Runtime loads a current file directly (no ``import onnx``). A
-missing or stale file is built in process when ``onnx`` is installed (a warning names the
-command), else the start fails with ``GraphNotBuiltError``: a graph of other weights or of other
-code is never used, so vectors never change silently.
+Why it is built at install time, not at start: building took ~1.9 s and ~400 MB of peak memory
+(602 MB against 206 MB loading the file, docs/performance.md) at every start of every replica,
+and made ``onnx`` (and ml_dtypes) a runtime dependency. ``python -m
+services.dedupe.graph_build`` writes it once, when the image is built or by ``make``'s dev
+install, with a sidecar (:func:`sidecar_path`) recording the sha256 of the weights it was built
+from, of the graph, and :data:`GRAPH_VERSION`. At start :func:`stale_reason` checks the file
+against the installed weights and this code; ONNX Runtime loads a current file directly (no
+``import onnx``). A missing or stale file is built in process when ``onnx`` is installed (a
+warning names the command), else the start fails with ``GraphNotBuiltError``: a graph of other
+weights or of other code is never used, so vectors never change silently.
 
 Int8 dynamic quantization was measured and rejected: per-tensor weights moved vectors to cosine
 0.93-0.96 of the float ones (decisions would move), per-channel was slower than float32 here.
