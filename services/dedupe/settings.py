@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from services.dedupe.embedding import Backend
@@ -66,5 +68,10 @@ class DedupeSettings(WiredeskSettings):
     )
     embed_threads: int = Field(
         default=0, ge=0, le=64, description="ONNX Runtime threads (0: one per core)"
+    )
+    model_graph: Path | None = Field(
+        default=None,
+        description="the onnx backend's prebuilt graph (python -m services.dedupe.graph_build); "
+        "default <sys.prefix>/share/wiredesk/minilm-l6-v2.onnx",
     )
     max_commit_retries: int = Field(default=100, ge=1)

