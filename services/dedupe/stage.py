@@ -154,6 +154,7 @@ class DedupeStage:
             backend=settings.embed_backend,
             threads=settings.embed_threads,
             multilingual=settings.multilingual,
+            graph=settings.model_graph,
         )
         self.thresholds = Thresholds(
             near=settings.near_threshold,
