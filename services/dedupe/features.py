@@ -38,6 +38,13 @@ likely as 1 in 10^6 and moves the cosine by at most that term's weight."""
 
 _SPACE = re.compile(r"\s")
 _PREFIX_CHARS = 2000
+
+MAX_TOKENS = 96
+"""Word pieces of the opening the model reads, unless told (``WIREDESK_EMBED_MAX_TOKENS``)."""
+BATCH_SIZE = 32
+"""Texts per model call, unless told (``WIREDESK_EMBED_BATCH_SIZE``)."""
+THREADS = 0
+"""ONNX Runtime threads, 0: one per core, unless told (``WIREDESK_EMBED_THREADS``)."""
 """Tokenized instead of the whole text to find the opening: 96 word pieces of news prose are
 ~500 characters, and the tokenizer normalizes the whole string before truncating it."""
 
@@ -120,10 +127,10 @@ class Featurizer:
         hasher: MinHasher,
         *,
         semantic: bool = True,
-        max_tokens: int = 96,
-        batch_size: int = 32,
+        max_tokens: int = MAX_TOKENS,
+        batch_size: int = BATCH_SIZE,
         backend: Backend = "onnx",
-        threads: int = 0,
+        threads: int = THREADS,
         multilingual: bool = True,
         graph: Path | None = None,
     ) -> None:

@@ -61,6 +61,12 @@ _WORD: Final = re.compile(r"\w+", re.UNICODE)
 _MASK64: Final = (1 << 64) - 1
 _GOLDEN_GAMMA: Final = 0x9E3779B97F4A7C15
 _SHIFT: Final = np.uint64(32)
+NUM_PERM: Final = 128
+"""Permutations (signature length) unless told otherwise (``WIREDESK_NUM_PERM``)."""
+SEED: Final = 1
+"""The permutation family's seed unless told otherwise (``WIREDESK_MINHASH_SEED``)."""
+SHINGLE_SIZE: Final = 5
+"""Words per shingle unless told otherwise (``WIREDESK_SHINGLE_SIZE``)."""
 # Parameter streams of one seed: (a_j, b_j) interleaved, word multipliers m_i, length offsets c_k.
 _PERMUTATIONS, _MULTIPLIERS, _OFFSETS = 0, 1, 2
 
@@ -72,7 +78,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.casefold())
 
 
-def shingles(text: str, size: int = 5) -> set[str]:
+def shingles(text: str, size: int = SHINGLE_SIZE) -> set[str]:
     """Word n-grams; a text shorter than ``size`` words is one shingle of all its words."""
     tokens = words(text)
     if len(tokens) < size:
@@ -116,7 +122,9 @@ class MinHasher:
     """Signatures of a fixed family of permutations; the same seed gives the same family
     in every replica, which is what makes signatures comparable across processes."""
 
-    def __init__(self, num_perm: int = 128, *, seed: int = 1, shingle_size: int = 5) -> None:
+    def __init__(
+        self, num_perm: int = NUM_PERM, *, seed: int = SEED, shingle_size: int = SHINGLE_SIZE
+    ) -> None:
         self.num_perm = num_perm
         self.shingle_size = shingle_size
         self._seed = seed

@@ -73,6 +73,24 @@ return {1, last, n}
 )
 
 
+# KEYS: 1 log, 2 head. ARGV: 1 record count, then each record as EMIT_LUA takes it.
+# Returns the new head (the last record's id; the old head when no record has fields).
+SEED_LOG = (
+    EMIT_LUA
+    + """
+local last = redis.call('GET', KEYS[2]) or '0-0'
+local pos = 2
+for i = 1, tonumber(ARGV[1]) do
+  local logged
+  pos, logged = emit(KEYS[1], pos)
+  last = logged or last
+end
+redis.call('SET', KEYS[2], last)
+return last
+"""
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
     """One input entry's effect: its log record (None: nothing to remember), its lifecycle
@@ -272,6 +290,7 @@ class DedupeLog:
     ) -> None:
         self._redis = redis
         self._script = redis.register_script(COMMIT_BATCH)
+        self._seed = redis.register_script(SEED_LOG)
         self._keys = [
             log_key,
             head_key,
@@ -324,3 +343,20 @@ class DedupeLog:
         if status == -2:
             raise NotPending(detail)
         return detail
+
+    async def seed(self, records: Sequence[Record]) -> str:
+        """Append ready-made records to the log and move the head to the last one, in one
+        script: what committed batches leave behind, without their inputs and outputs.
+
+        For pre-filling a window (benchmarks, tests) without deciding every article. Each
+        record is written as :meth:`commit` writes it (:func:`encode_record`, entry id chosen
+        by Redis, so its ``seen_ms`` is now) and the head is set the way the commit script sets
+        it, so :meth:`catch_up` replays a seeded log exactly like a committed one. The records
+        are not applied here (call :meth:`catch_up`); a replica that committed meanwhile is
+        not overwritten: its next commit sees the moved head, catches up and decides again.
+        Returns the new head.
+        """
+        argv: list[bytes | str | int] = [len(records)]
+        for record in records:
+            argv.extend(entry_args(encode_record(record)))
+        return text_of(await self._seed(keys=self._keys[:2], args=argv))

@@ -468,6 +468,19 @@ class Store(ABC):
     def count_articles(self) -> int:
         return int(self.query("SELECT COUNT(*) FROM articles")[0][0])
 
+    def stored_at(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """When the store last wrote each of these articles: ``id -> stored_at`` (ISO 8601
+        UTC, the store host's clock; what latency measurements compare entry ids with).
+        Articles not stored are absent."""
+        found: dict[str, str] = {}
+        for part in chunks(list(dict.fromkeys(article_ids))):
+            rows = self.query(
+                f"SELECT id, stored_at FROM articles WHERE id IN ({marks(len(part))})",  # noqa: S608
+                part,
+            )
+            found.update((str(row[0]), str(row[1])) for row in rows)
+        return found
+
     def stories(
         self, query: StoryQuery | None = None, *, limit: int | None = None, offset: int = 0
     ) -> list[Story]:

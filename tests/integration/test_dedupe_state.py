@@ -8,9 +8,9 @@ from redis.asyncio import Redis
 
 from services.dedupe.features import Features
 from services.dedupe.index import Record, StoryIndex
-from services.dedupe.state import Conflict, DedupeLog, Item, NotPending
+from services.dedupe.state import Conflict, DedupeLog, Item, NotPending, encode_record
 from wiredesk.settings import WiredeskSettings
-from wiredesk.streaming import ensure_group
+from wiredesk.streaming import ensure_group, parse_entries
 
 pytestmark = pytest.mark.integration
 
@@ -116,3 +116,28 @@ async def test_log_records_round_trip_with_their_signatures(
     assert restored.features.terms == pytest.approx({7: 0.6, 2**32 - 1: 0.8}, abs=1e-3)
     assert restored.features.opening == features.opening  # what a replica embeds lazily
     assert restored.seen_ms > 0
+
+
+async def test_a_seeded_log_replays_like_a_committed_one(
+    aredis: Redis, settings: WiredeskSettings
+) -> None:
+    ids = await pending_entries(aredis, settings, 2)
+    stale = make_log(aredis, settings)
+    await stale.catch_up(StoryIndex(bands=2))  # before the seed: its head is 0-0
+    seeder = make_log(aredis, settings)
+    records = [record("a"), record("b"), record("c")]
+    head = await seeder.seed(records)
+
+    rows = parse_entries(await aredis.xrange(settings.key("dedupe", "log")))
+    assert [fields for _, fields in rows] == [encode_record(r) for r in records]
+    assert head == rows[-1][0] == (await aredis.get(settings.key("dedupe", "head"))).decode()
+    assert await seeder.seed([]) == head  # nothing to add: the head stays
+    assert seeder.applied == "0-0"  # seeding applies nothing
+
+    replica, index = make_log(aredis, settings), StoryIndex(bands=2)
+    assert await replica.catch_up(index) == 3
+    assert replica.applied == head and all(r.article_id in index for r in records)
+    with pytest.raises(Conflict):  # a replica that had not seen the seed decides again
+        await stale.commit([Item(ids[0], record("x"), ANNOTATED, b"")], trim_before_ms=None)
+    await replica.commit([Item(ids[0], record("x"), ANNOTATED, b"")], trim_before_ms=None)
+    assert await aredis.xlen(settings.key("dedupe", "log")) == 4

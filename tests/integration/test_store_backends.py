@@ -90,6 +90,17 @@ def test_article_rows_keep_the_verdict_and_the_text(store: Store) -> None:
     assert store.article("nope") is None and store.article_text("nope") is None
 
 
+def test_stored_at_says_when_each_stored_article_was_written(store: Store) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    store.upsert([("1-0", annotated("a", "a")), ("2-0", annotated("b", "a", method=Method.NEAR))])
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    many = [f"missing-{i}" for i in range(1200)]  # more ids than one IN list takes
+    stored = store.stored_at(["a", "a", "nope", *many, "b"])
+    assert set(stored) == {"a", "b"}  # an id not stored is absent
+    assert all(before <= datetime.fromisoformat(at) <= after for at in stored.values())
+    assert store.stored_at([]) == {}
+
+
 def test_story_lists_distinct_sources_and_members_in_stream_order(store: Store) -> None:
     store.upsert([("5-0", annotated("b", "a", source="y", method=Method.NEAR))])
     store.upsert([("3-0", annotated("a", "a", source="x"))])

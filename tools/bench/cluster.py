@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
 import tempfile
 import time
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from typing import Any
 import orjson
 
 from tools.bench.corpus import CorpusSpec, generate, load_bases
+from tools.bench.pipeline import StoreReader
 from wiredesk.app.launcher import ServiceProcesses
 from wiredesk.embedded import EmbeddedRedis
 from wiredesk.embedded_cluster import EmbeddedCluster
@@ -33,17 +33,9 @@ from wiredesk.settings import WiredeskSettings
 from wiredesk.topology import Topology
 
 
-def _stored(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
-        finally:
-            conn.close()
-    except sqlite3.OperationalError:
-        return 0
+def _stored(reader: StoreReader, db: Path) -> int:
+    """Articles in the store (0 until the store service has created its database)."""
+    return reader.count() if db.exists() else 0
 
 
 def run_setup(
@@ -67,6 +59,7 @@ def run_setup(
             "WIREDESK_LOG_FORMAT": "json",
         }
         services = ServiceProcesses(env, replicas={"ingest": ingest}, log_dir=Path(tmp) / "logs")
+        reader = StoreReader(env["WIREDESK_DATABASE_URL"])
         services.start()
         try:
             settings = WiredeskSettings(redis_url=url, partitions=partitions)
@@ -83,9 +76,9 @@ def run_setup(
                         route=None if topology.legacy else topology.raw_for,
                         confirm=topology.confirm,
                     )
-                    while _stored(db) < len(articles):
+                    while (stored := _stored(reader, db)) < len(articles):
                         if time.perf_counter() - started > timeout:
-                            raise TimeoutError(f"{name}: {_stored(db)}/{len(articles)} stored")
+                            raise TimeoutError(f"{name}: {stored}/{len(articles)} stored")
                         if any(n == 0 for n in services.alive().values()):
                             raise RuntimeError(f"{name}: a service died {services.exit_codes()}")
                         await asyncio.sleep(0.1)
@@ -95,6 +88,7 @@ def run_setup(
 
             seconds = asyncio.run(go())
         finally:
+            reader.close()
             services.stop()
     return {
         "setup": name,

@@ -6,9 +6,9 @@ the private Redis (the pattern of ``tools.evaluation.runner``) times exactly ``h
 decode, MinHash, index lookups, the commit script, the log catch-up, eviction.
 
 Why the window is pre-filled with synthetic records: computing 100k real signatures would take
-minutes (MinHash is ~1k docs/s per core) and measure nothing new. Records are written straight
-into the shared log with ``services.dedupe.state.encode_record`` (the format every replica
-replays) and the head key is set to the last one, exactly what committed batches leave behind.
+minutes (MinHash is ~1k docs/s per core) and measure nothing new. Records are written into the
+shared log with ``services.dedupe.state.DedupeLog.seed`` (the format every replica replays, and
+the head moved to the last one: exactly what committed batches leave behind).
 Signatures are random per story, with copies of a story sharing ~75% of their minima (Jaccard
 around 0.75, like real near-copies), so LSH buckets hold clusters the way they would. The timed
 articles are real corpus texts, normalized by ingest's own ``normalize``.
@@ -29,11 +29,12 @@ from services.dedupe.features import Features
 from services.dedupe.index import Record
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.stage import DedupeStage
-from services.dedupe.state import encode_record
+from services.dedupe.state import DedupeLog
 from services.ingest.normalize import NormalizationError, normalize
 from services.ingest.settings import IngestSettings
 from tools.bench import procfs
 from tools.bench.stats import growth, summarize
+from wiredesk.keys import Keys
 from wiredesk.messages import Article, RawArticle, encode_entry
 from wiredesk.service import freeze_loaded_heap
 from wiredesk.settings import Streams
@@ -102,10 +103,19 @@ async def prefill(
     progress: Progress | None = None,
 ) -> float:
     """Append ``size`` records to the dedupe log and move the head; returns seconds taken."""
-    log_key, head_key = settings.key("dedupe", "log"), settings.key("dedupe", "head")
+    keys = Keys.from_settings(settings)
+    log = DedupeLog(
+        redis,
+        log_key=keys.dedupe_log,
+        head_key=keys.dedupe_head,
+        input_stream=keys.normalized(0),
+        group=settings.groups.dedupe,
+        annotated_stream=keys.annotated(0),
+        unique_stream=keys.unique,
+        stories_stream=keys.stories,
+    )
     started = time.perf_counter()
     chunk = 2000
-    last: Any = None
     for offset in range(0, size, chunk):
         n = min(chunk, size - offset)
         signatures, stories = synthetic_signatures(
@@ -116,29 +126,27 @@ async def prefill(
             offset=offset,
         )
         vectors, terms = synthetic_semantics(stories, seed=seed + offset)
-        async with redis.pipeline(transaction=False) as pipe:
-            for row in range(n):
-                number = offset + row
-                story_number = offset + int(stories[row])
-                features = Features(
-                    f"{number:064x}",
-                    signatures[row],
-                    vectors[row] if settings.semantic else None,
-                    terms[row] if settings.semantic else None,
-                )
-                record = Record(
+        records = []
+        for row in range(n):
+            number = offset + row
+            story_number = offset + int(stories[row])
+            features = Features(
+                f"{number:064x}",
+                signatures[row],
+                vectors[row] if settings.semantic else None,
+                terms[row] if settings.semantic else None,
+            )
+            records.append(
+                Record(
                     article_id=f"fill-{number:07d}",
                     story_id=f"fill-{story_number:07d}",
                     features=features,
                     seen_ms=0,
                 )
-                pipe.xadd(log_key, encode_record(record))  # type: ignore[arg-type]
-            replies = await pipe.execute()
-        last = replies[-1]
+            )
+        await log.seed(records)
         if progress is not None:
             progress(f"window {size:,}: pre-filling", offset + n, size)
-    if last is not None:
-        await redis.set(head_key, last)
     return time.perf_counter() - started
 
 
@@ -166,8 +174,7 @@ async def measure_size(
         fill_s = await prefill(
             redis, settings, size, duplicate_rate=duplicate_rate, seed=seed, progress=progress
         )
-        log_key = settings.key("dedupe", "log")
-        log_bytes = int(await redis.memory_usage(log_key, samples=0) or 0)
+        log_bytes = int(await redis.memory_usage(stage.keys.dedupe_log, samples=0) or 0)
         await ensure_group(redis, stage.input_stream, stage.group)
         rss_before = procfs.rss_bytes(_pid())
         loaded = time.perf_counter()

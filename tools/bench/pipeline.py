@@ -40,9 +40,10 @@ from services.store.db import open_store
 from tools.bench import procfs
 from tools.bench.stats import entry_ms, iso_to_ms, rate, span_rate, summarize
 from wiredesk.app.launcher import ServiceProcesses
+from wiredesk.keys import Keys
 from wiredesk.messages import RawArticle
 from wiredesk.replay import publish
-from wiredesk.settings import Streams
+from wiredesk.settings import Streams, WiredeskSettings
 
 Progress = Callable[[str, int, int], None]
 """``progress(what, done, total)``: how long phases report that they are alive."""
@@ -54,7 +55,8 @@ class BenchError(RuntimeError):
 
 class StoreReader:
     """Reads the store's database from outside, through the store's own interface
-    (``open_store``, ``count_articles``, ``query``): the schema is the store's, it migrates it."""
+    (``open_store``, ``count_articles``, ``stored_at``): the schema is the store's, it migrates
+    it."""
 
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
@@ -73,8 +75,8 @@ class StoreReader:
 
     def stored_times(self, ids: set[str]) -> dict[str, float]:
         """``article id -> stored_at`` in epoch ms, for the given ids."""
-        rows = self._open().query("SELECT id, stored_at FROM articles")
-        return {str(r[0]): iso_to_ms(str(r[1])) for r in rows if str(r[0]) in ids}
+        stored = self._open().stored_at(sorted(ids))
+        return {article_id: iso_to_ms(at) for article_id, at in stored.items()}
 
     def close(self) -> None:
         if self._store is not None:
@@ -139,6 +141,9 @@ class PipelineSession:
         self.namespace = namespace
         self.streams = Streams().prefixed(namespace)
         self.key_prefix = f"{namespace}wd"
+        self.keys = Keys.from_settings(
+            WiredeskSettings(streams=self.streams, key_prefix=self.key_prefix, partitions=1)
+        )
         self.dedupe_replicas = dedupe_replicas
         self.workdir = workdir
         self.database_url = f"sqlite:///{workdir / (namespace.strip(':') + '-store.db')}"
@@ -411,7 +416,7 @@ class PipelineSession:
     def memory(self) -> dict[str, Any]:
         """Redis bytes per article by holder (dedupe log, ingest replay keys, each stream) and
         RSS per service process. ``MEMORY USAGE ... SAMPLES 0`` counts every element exactly."""
-        log_key = f"{self.key_prefix}:dedupe:log"
+        log_key = self.keys.dedupe_log
         keys: list[bytes] = list(self.client.scan_iter(match=f"{self.namespace}*", count=1000))
         usage: dict[str, int] = {}
         counts: dict[str, int] = {}
