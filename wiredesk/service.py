@@ -44,6 +44,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wiredesk.cluster import FAILOVER_ERRORS, async_client, attach_default_wait, wait_for
+from wiredesk.collector import collector_for
 from wiredesk.deadletter import DeadLetterPolicy
 from wiredesk.errors import is_permanent
 from wiredesk.monitoring import oldest_pending_age_s, register_stage_series
@@ -118,6 +119,7 @@ class StageRunner:
     def __init__(self, stage: Stage, settings: WiredeskSettings, redis: Any = None) -> None:
         self.stage = stage
         self.settings = settings
+        self._collector = collector_for(settings.gc)
         # ``redis``: the client of the process, shared by its runners (wiredesk.host)
         self._owns_redis = redis is None
         self.redis: Redis = cast(
@@ -147,7 +149,10 @@ class StageRunner:
         await self.stage.setup(self.redis)
         register_stage_series(self.stage.name, getattr(self.stage, "outcomes", ()))
         tracer(self.stage.name)  # WIREDESK_TRACING without its packages fails here, not per batch
-        freeze_loaded_heap()
+        if self._collector is not None:
+            self._collector.install()
+        else:
+            freeze_loaded_heap()
         self._tasks.append(asyncio.create_task(self._reclaim_loop(), name="reclaim"))
         if self.settings.metrics_port is not None:
             self._health = await serve_health(
@@ -207,6 +212,8 @@ class StageRunner:
             await self._process(entries)
         finally:
             self._in_flight.difference_update(ids)
+        if self._collector is not None:
+            self._collector.after_batch()
 
     async def _process(self, entries: list[Entry]) -> None:
         """Handle a batch; on failure fall back to one entry at a time to isolate the poison."""

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wiredesk.collector import GcMode
+
 
 class Streams(BaseModel):
     """Stream names: the pipeline's topology (the streams table of docs/design.md)."""
@@ -86,6 +88,11 @@ class WiredeskSettings(BaseSettings):
     )
     trim_interval_s: float = Field(default=60.0, gt=0, description="how often to trim")
     graceful_timeout_s: float = Field(default=15.0, gt=0)
+    gc: GcMode = Field(
+        default="batched",
+        description="full garbage collections between batches over the young heap (batched) "
+        "or on CPython's own schedule (python); wiredesk/collector.py",
+    )
     metrics_port: int | None = Field(
         default=None, description="serve /metrics, /healthz and /readyz on this port"
     )
