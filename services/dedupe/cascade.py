@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from services.dedupe.features import Features, language_group, lexical_cosine
+from services.dedupe.features import MINILM, USE, Features, language_group, lexical_cosine
 from services.dedupe.index import Match, Record, StoryIndex
 from services.dedupe.minhash import jaccard
 from wiredesk.messages import Method
@@ -62,10 +62,6 @@ CROSS_LEXICAL_CAP = 0.3
 """The most a cross-lingual pair's TF-IDF cosine counts. It changes no dev decision (cosines
 above it are rare across languages) and bounds the score, so only candidates whose USE
 cosine is within ``weight x cap`` of the threshold need their TF-IDF cosine computed."""
-
-MINILM = "minilm"
-USE = "use"
-"""Encoder names, in ``Plan.needs``."""
 
 Route = str
 ENGLISH_ROUTE: Route = "english"
@@ -239,25 +235,16 @@ def _needs(
 ) -> frozenset[Need]:
     """The embeddings scoring these candidates reads that nobody has computed yet: MiniLM
     for English pairs, USE for the others, the article's own as soon as it has a candidate."""
-    english = language_group(features.lang) == "en"
-    own = MINILM if english else USE
+    own = MINILM if language_group(features.lang) == "en" else USE
     needs: set[Need] = set()
     for index, found in zip(indexes, candidates, strict=True):
-        for candidate_id, _ in found.lexical:
-            record = index.get(candidate_id)
-            if (
-                record is not None
-                and (record.features.vector if english else record.features.mvector) is None
-            ):
-                needs.add((own, candidate_id))
-        for candidate_id in found.cross:
-            record = index.get(candidate_id)
-            if record is not None and record.features.mvector is None:
-                needs.add((USE, candidate_id))
-        if found.lexical and (features.vector if english else features.mvector) is None:
-            needs.add((own, article_id))
-        if found.cross and features.mvector is None:
-            needs.add((USE, article_id))
+        for encoder, ids in ((own, [i for i, _ in found.lexical]), (USE, list(found.cross))):
+            for candidate_id in ids:
+                record = index.get(candidate_id)
+                if record is not None and record.features.embedding(encoder) is None:
+                    needs.add((encoder, candidate_id))
+            if ids and features.embedding(encoder) is None:
+                needs.add((encoder, article_id))
     return frozenset(needs)
 
 
@@ -287,7 +274,7 @@ def unmet(plan: Plan, features: Features, indexes: Sequence[StoryIndex]) -> set[
             f: Features | None = features
         else:
             f = next((r.features for i in indexes if (r := i.get(article_id)) is not None), None)
-        if f is None or (f.vector if encoder == MINILM else f.mvector) is None:
+        if f is None or f.embedding(encoder) is None:
             missing.add((encoder, article_id))
     return missing
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -79,8 +79,20 @@ class Features:
     mvector: Vector | None = None
     """The multilingual (USE) embedding of ``opening``, computed lazily like ``vector``."""
 
+    def embedding(self, encoder: str) -> Vector | None:
+        """``vector`` (encoder ``MINILM``) or ``mvector`` (``USE``)."""
+        return self.mvector if encoder == USE else self.vector
+
+    def with_embedding(self, encoder: str, vector: Vector) -> Features:
+        """A copy carrying ``vector`` as the ``encoder``'s embedding."""
+        return replace(self, mvector=vector) if encoder == USE else replace(self, vector=vector)
+
 
 ENGLISH = frozenset({"en", "und"})
+
+MINILM = "minilm"
+USE = "use"
+"""Encoder names: of ``Features.vector`` (all-MiniLM-L6-v2) and ``Features.mvector`` (USE)."""
 
 
 def language_group(lang: str) -> str:

@@ -19,7 +19,14 @@ from itertools import islice
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.features import Features, Terms, Vector, language_group, lexical_cosine
+from services.dedupe.features import (
+    USE,
+    Features,
+    Terms,
+    Vector,
+    language_group,
+    lexical_cosine,
+)
 from services.dedupe.minhash import band_keys, jaccard
 from services.dedupe.multilingual import USE_DIM
 
@@ -263,8 +270,10 @@ class LexicalIndex:
             self._locate(self._blocks[-1])  # the new block, or the merge that absorbed it
 
     def _locate(self, block: _Block) -> None:
+        """Point the ids of the block's live rows at it."""
         for row, article_id in enumerate(block.ids):
-            self._where[article_id] = (block, row)
+            if block.alive[row]:
+                self._where[article_id] = (block, row)
 
     def next_merge(self) -> Merge | None:
         """The merge the binary-counter policy calls for next (the newest two blocks, when the
@@ -295,13 +304,8 @@ class LexicalIndex:
             del self._blocks[position : position + 2]
             return True
         self._blocks[position : position + 2] = [merged]
-        self._locate_live(merged)
+        self._locate(merged)
         return True
-
-    def _locate_live(self, block: _Block) -> None:
-        for row, article_id in enumerate(block.ids):
-            if block.alive[row]:
-                self._where[article_id] = (block, row)
 
     def candidates(self, terms: Terms, threshold: float) -> list[str]:
         """Ids of every article whose cosine with ``terms`` may reach ``threshold``."""
@@ -410,8 +414,8 @@ class StoryIndex:
         self._mvectors.add(article_id, vector)
 
     def set_embedding(self, article_id: str, encoder: str, vector: Vector) -> None:
-        """``set_vector`` (encoder ``minilm``) or ``set_mvector`` (``use``)."""
-        if encoder == "use":
+        """``set_vector`` (encoder ``MINILM``) or ``set_mvector`` (``USE``)."""
+        if encoder == USE:
             self.set_mvector(article_id, vector)
         else:
             self.set_vector(article_id, vector)

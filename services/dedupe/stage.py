@@ -9,14 +9,12 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
 from services.dedupe.cascade import (
     CANONICAL_MEMBERS,
-    MINILM,
-    USE,
     Need,
     Plan,
     Thresholds,
@@ -26,7 +24,7 @@ from services.dedupe.cascade import (
     score,
     unmet,
 )
-from services.dedupe.features import Features, Featurizer, as_logged
+from services.dedupe.features import MINILM, USE, Features, Featurizer, as_logged
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.lifecycle import (
     LATE,
@@ -377,15 +375,9 @@ class DedupeStage:
             by_id = dict(zip(ids, raw, strict=True))
         for position, (entry, article, features) in enumerate(prepared):
             vector = by_id.get(article.id)
-            if vector is None:
-                continue
-            if encoder == USE and features.mvector is None:
-                prepared[position] = (entry, article, replace(features, mvector=vector))
-            elif encoder == MINILM and features.vector is None:
-                prepared[position] = (entry, article, replace(features, vector=vector))
-            else:
-                continue
-            planned.batch.set_embedding(article.id, encoder, vector)
+            if vector is not None and features.embedding(encoder) is None:
+                prepared[position] = (entry, article, features.with_embedding(encoder, vector))
+                planned.batch.set_embedding(article.id, encoder, vector)
         for article_id, vector in by_id.items():
             # A window article's vector is the one its log record would have carried. (An id
             # can be both: a replayed article already in the window.)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.dedupe.cascade import MINILM, Thresholds, decide, plan, score, unmet
-from services.dedupe.features import Features
+from services.dedupe.cascade import Thresholds, decide, plan, score, unmet
+from services.dedupe.features import MINILM, Features
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.stage import DedupeStage
