@@ -108,12 +108,60 @@ class _GraphBuilder:
         return out
 
 
-def bert_graph(w: BertWeights) -> Any:
-    """An ``onnx.ModelProto`` computing BERT -> masked mean pooling -> L2 normalization.
+INPUT_IDS, ATTENTION_MASK = "input_ids", "attention_mask"
 
-    Inputs ``input_ids`` (int64, batch x tokens) and ``attention_mask`` (float32, 1 for real
-    tokens); output ``embedding`` (float32, batch x hidden), unit length."""
-    from onnx import TensorProto, checker, helper
+
+def embedded_tokens(g: _GraphBuilder, w: BertWeights) -> str:
+    """The graph's first part: word + position + token-type embeddings, layer-normalized."""
+    ids = INPUT_IDS
+    length = g.op(
+        "Slice", [g.op("Shape", [ids]), g.const("one", np.array([1])), g.const("two", [2])]
+    )
+    positions = g.op(
+        "Slice",
+        [g.const("position", w.position), g.const("zero", [0]), length, g.const("ax0", [0])],
+    )
+    x = g.op("Add", [g.op("Gather", [g.const("word", w.word), ids]), positions])
+    x = g.op("Add", [x, g.const("type0", w.type0)])
+    inputs = [
+        x,
+        g.const("embedding.ln.g", w.embedding_ln_g),
+        g.const("embedding.ln.b", w.embedding_ln_b),
+    ]
+    return g.op("LayerNormalization", inputs, axis=-1, epsilon=w.eps)
+
+
+def pooled_model(g: _GraphBuilder, x: str, w: BertWeights, name: str, opsets: list[Any]) -> Any:
+    """The graph's last part, masked mean pooling and L2 normalization of the hidden states
+    ``x``, and the model: inputs ``input_ids`` (int64, batch x tokens) and ``attention_mask``
+    (float32, 1 for real tokens), output ``embedding`` (float32, batch x hidden)."""
+    from onnx import TensorProto, helper
+
+    mask = ATTENTION_MASK
+    masked = g.op("Mul", [x, g.op("Unsqueeze", [mask, g.const("ax2", [2])])])
+    summed = g.op("ReduceSum", [masked, g.const("ax1", [1])], keepdims=0)
+    count = g.op("ReduceSum", [mask, g.const("ax1_keep", [1])], keepdims=1)
+    pooled = g.op("Div", [summed, g.op("Max", [count, g.const("tiny", np.float32(1e-9))])])
+    norm = g.op("ReduceL2", [pooled, g.const("ax_last", [1])], keepdims=1)
+    norm = g.op("Max", [norm, g.const("tiny_norm", np.float32(1e-12))])
+    g.nodes.append(helper.make_node("Div", [pooled, norm], ["embedding"]))
+    graph = helper.make_graph(
+        g.nodes,
+        name,
+        [
+            helper.make_tensor_value_info(INPUT_IDS, TensorProto.INT64, ["batch", "tokens"]),
+            helper.make_tensor_value_info(mask, TensorProto.FLOAT, ["batch", "tokens"]),
+        ],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", w.hidden])],
+        g.constants,
+    )
+    return helper.make_model(graph, opset_imports=opsets)
+
+
+def bert_graph(w: BertWeights) -> Any:
+    """An ``onnx.ModelProto`` computing BERT -> masked mean pooling -> L2 normalization
+    (``pooled_model`` says its inputs and output); embeddings unit length."""
+    from onnx import checker, helper
 
     g = _GraphBuilder()
     hidden, heads = w.hidden, w.heads
@@ -127,17 +175,8 @@ def bert_graph(w: BertWeights) -> Any:
         product = g.op("MatMul", [x, g.const(f"{tag}.w", weight)])
         return g.op("Add", [product, g.const(f"{tag}.b", bias)])
 
-    ids, mask = "input_ids", "attention_mask"
-    length = g.op(
-        "Slice", [g.op("Shape", [ids]), g.const("one", np.array([1])), g.const("two", [2])]
-    )
-    positions = g.op(
-        "Slice",
-        [g.const("position", w.position), g.const("zero", [0]), length, g.const("ax0", [0])],
-    )
-    x = g.op("Add", [g.op("Gather", [g.const("word", w.word), ids]), positions])
-    x = g.op("Add", [x, g.const("type0", w.type0)])
-    x = layer_norm(x, w.embedding_ln_g, w.embedding_ln_b, "embedding.ln")
+    mask = ATTENTION_MASK
+    x = embedded_tokens(g, w)
     # Additive mask: padded keys get a large negative score before softmax.
     padded = g.op("Sub", [g.const("one_f", np.float32(1.0)), mask])
     bias = g.op("Mul", [padded, g.const("minus_inf", np.float32(-1e9))])
@@ -164,24 +203,7 @@ def bert_graph(w: BertWeights) -> Any:
         gelu = g.op("Mul", [g.op("Mul", [inner, half]), g.op("Add", [erf, one])])
         out = g.op("Add", [dense(gelu, layer.o_w, layer.o_b, f"{tag}.o"), x])
         x = layer_norm(out, layer.ln2_g, layer.ln2_b, f"{tag}.ln2")
-    masked = g.op("Mul", [x, g.op("Unsqueeze", [mask, g.const("ax2", [2])])])
-    summed = g.op("ReduceSum", [masked, g.const("ax1", [1])], keepdims=0)
-    count = g.op("ReduceSum", [mask, g.const("ax1_keep", [1])], keepdims=1)
-    pooled = g.op("Div", [summed, g.op("Max", [count, g.const("tiny", np.float32(1e-9))])])
-    norm = g.op("ReduceL2", [pooled, g.const("ax_last", [1])], keepdims=1)
-    norm = g.op("Max", [norm, g.const("tiny_norm", np.float32(1e-12))])
-    g.nodes.append(helper.make_node("Div", [pooled, norm], ["embedding"]))
-    graph = helper.make_graph(
-        g.nodes,
-        "minilm",
-        [
-            helper.make_tensor_value_info(ids, TensorProto.INT64, ["batch", "tokens"]),
-            helper.make_tensor_value_info(mask, TensorProto.FLOAT, ["batch", "tokens"]),
-        ],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])],
-        g.constants,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model = pooled_model(g, x, w, "minilm", [helper.make_opsetid("", 18)])
     checker.check_model(model, full_check=False)
     return model
 

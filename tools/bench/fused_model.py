@@ -14,26 +14,30 @@ between the two vectors, and how far the pair cosines move.
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import onnxruntime as ort
 import orjson
 
 from services.dedupe.embedding import MiniLMEncoder, default_model_dir
-from services.dedupe.onnx_bert import BertWeights, _GraphBuilder
+from services.dedupe.onnx_bert import (
+    ATTENTION_MASK,
+    BertWeights,
+    _GraphBuilder,
+    embedded_tokens,
+    pooled_model,
+)
+from tools.bench.encoders import Vectors, compare
 
 DEV_SET = Path(__file__).resolve().parents[2] / "data" / "eval" / "onestopenglish-dev.jsonl"
-Vectors = npt.NDArray[np.float32]
 
 
 def fused_graph(w: BertWeights) -> Any:
-    """``bert_graph``'s function (embeddings, 6 layers, masked mean pooling, L2) with each
-    layer in three fused contrib ops."""
+    """``bert_graph``'s function (its embeddings and pooling, ``onnx_bert``) with each of the
+    6 layers in three fused contrib ops."""
     from onnx import TensorProto, helper
 
     g = _GraphBuilder()
@@ -43,58 +47,31 @@ def fused_graph(w: BertWeights) -> Any:
         g.nodes.append(helper.make_node(op_type, inputs, [out], domain="com.microsoft", **attrs))
         return out
 
-    ids, mask = "input_ids", "attention_mask"
-    length = g.op(
-        "Slice", [g.op("Shape", [ids]), g.const("one", np.array([1])), g.const("two", [2])]
-    )
-    positions = g.op(
-        "Slice",
-        [g.const("position", w.position), g.const("zero", [0]), length, g.const("ax0", [0])],
-    )
-    x = g.op("Add", [g.op("Gather", [g.const("word", w.word), ids]), positions])
-    x = g.op("Add", [x, g.const("type0", w.type0)])
-    ln = [x, g.const("emb.g", w.embedding_ln_g), g.const("emb.b", w.embedding_ln_b)]
-    x = g.op("LayerNormalization", ln, axis=-1, epsilon=w.eps)
-    mask_index = g.op("Cast", [mask], to=TensorProto.INT32)
+    def skip_norm(x: str, residual: str, tag: str, *, gamma: Any, beta: Any, bias: Any) -> str:
+        """Layer norm of ``x + bias + residual``, in one op."""
+        consts = [
+            g.const(f"{tag}.g", gamma),
+            g.const(f"{tag}.b", beta),
+            g.const(f"{tag}.bias", bias),
+        ]
+        return fused("SkipLayerNormalization", [x, residual, *consts], epsilon=w.eps)
+
+    x = embedded_tokens(g, w)
+    mask_index = g.op("Cast", [ATTENTION_MASK], to=TensorProto.INT32)
     for n, layer in enumerate(w.layers):
         t = f"layer{n}"
         qkv = [g.const(f"{t}.qkv.w", layer.qkv_w), g.const(f"{t}.qkv.b", layer.qkv_b)]
         context = fused("Attention", [x, *qkv, mask_index], num_heads=w.heads)
         projected = g.op("MatMul", [context, g.const(f"{t}.ao.w", layer.ao_w)])
-        norm1 = [g.const(f"{t}.ln1.g", layer.ln1_g), g.const(f"{t}.ln1.b", layer.ln1_b)]
-        x = fused(
-            "SkipLayerNormalization",
-            [projected, x, *norm1, g.const(f"{t}.ao.b", layer.ao_b)],
-            epsilon=w.eps,
+        x = skip_norm(
+            projected, x, f"{t}.ln1", gamma=layer.ln1_g, beta=layer.ln1_b, bias=layer.ao_b
         )
         inner = g.op("MatMul", [x, g.const(f"{t}.i.w", layer.i_w)])
         gelu = fused("BiasGelu", [inner, g.const(f"{t}.i.b", layer.i_b)])
         out = g.op("MatMul", [gelu, g.const(f"{t}.o.w", layer.o_w)])
-        norm2 = [g.const(f"{t}.ln2.g", layer.ln2_g), g.const(f"{t}.ln2.b", layer.ln2_b)]
-        x = fused(
-            "SkipLayerNormalization",
-            [out, x, *norm2, g.const(f"{t}.o.b", layer.o_b)],
-            epsilon=w.eps,
-        )
-    masked = g.op("Mul", [x, g.op("Unsqueeze", [mask, g.const("ax2", [2])])])
-    summed = g.op("ReduceSum", [masked, g.const("ax1", [1])], keepdims=0)
-    count = g.op("ReduceSum", [mask, g.const("ax1_keep", [1])], keepdims=1)
-    pooled = g.op("Div", [summed, g.op("Max", [count, g.const("tiny", np.float32(1e-9))])])
-    norm = g.op("ReduceL2", [pooled, g.const("ax_last", [1])], keepdims=1)
-    norm = g.op("Max", [norm, g.const("tiny_norm", np.float32(1e-12))])
-    g.nodes.append(helper.make_node("Div", [pooled, norm], ["embedding"]))
-    graph = helper.make_graph(
-        g.nodes,
-        "minilm-fused",
-        [
-            helper.make_tensor_value_info(ids, TensorProto.INT64, ["batch", "tokens"]),
-            helper.make_tensor_value_info(mask, TensorProto.FLOAT, ["batch", "tokens"]),
-        ],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", w.hidden])],
-        g.constants,
-    )
+        x = skip_norm(out, x, f"{t}.ln2", gamma=layer.ln2_g, beta=layer.ln2_b, bias=layer.o_b)
     opsets = [helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)]
-    return helper.make_model(graph, opset_imports=opsets)
+    return pooled_model(g, x, w, "minilm-fused", opsets)
 
 
 def fused_encoder(threads: int) -> Callable[[list[list[int]]], Vectors]:
@@ -132,21 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     shipped = MiniLMEncoder(threads=args.threads)
     sequences = [e.ids for e in shipped.tokenize(texts, max_tokens=96)]
     encoders = {"shipped": shipped.encode_ids, "fused": fused_encoder(args.threads)}
-    cost: dict[str, list[float]] = {name: [] for name in encoders}
-    vectors: dict[str, Vectors] = {}
-    for _ in range(2):
-        for name, encode in encoders.items():
-            started = time.process_time()
-            vectors[name] = encode(sequences)
-            cost[name].append(1000 * (time.process_time() - started) / len(sequences))
-    for name, ms in cost.items():
-        print(f"{name:8s} {min(ms):6.1f} ms CPU per article (passes: {ms[0]:.1f}, {ms[1]:.1f})")
-    a, b = vectors["shipped"], vectors["fused"]
-    same = (a * b).sum(axis=1)
-    print(f"cosine shipped vs fused, per article: min {same.min():.7f}, mean {same.mean():.7f}")
-    upper = np.triu_indices(len(sequences), 1)
-    moved = np.abs((a @ a.T)[upper] - (b @ b.T)[upper])
-    print(f"pair cosine moved by: max {moved.max():.2e} ({len(moved)} pairs)")
+    compare(encoders, sequences, digits=7)
     return 0
 
 

@@ -12,20 +12,18 @@ between its two vectors, and how far the pair cosines the decisions read move.
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import onnxruntime as ort
 import orjson
 
 from services.dedupe.embedding import MiniLMEncoder
+from tools.bench.encoders import Vectors, compare
 
 DEV_SET = Path(__file__).resolve().parents[2] / "data" / "eval" / "onestopenglish-dev.jsonl"
-Vectors = npt.NDArray[np.float32]
 
 
 def int8_encoder(threads: int) -> Callable[[list[list[int]]], Vectors]:
@@ -71,27 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     texts = [str(row.get("text") or row.get("body")) for row in rows][: args.texts]
     shipped = MiniLMEncoder(threads=args.threads)
     sequences = [e.ids for e in shipped.tokenize(texts, max_tokens=128)]
-    quantized = int8_encoder(args.threads)
-    cost: dict[str, list[float]] = {"fp32 (shipped)": [], "int8": []}
-    for _ in range(2):
-        for name, encode in (("fp32 (shipped)", shipped.encode_ids), ("int8", quantized)):
-            started = time.process_time()
-            vectors = encode(sequences)
-            cost[name].append(1000 * (time.process_time() - started) / len(sequences))
-            if name == "int8":
-                b = vectors
-            else:
-                a = vectors
-    for name, ms in cost.items():
-        print(f"{name:15s} {min(ms):6.1f} ms CPU per article (passes: {ms[0]:.1f}, {ms[1]:.1f})")
-    same = (a * b).sum(axis=1)
-    print(f"cosine shipped vs int8, per article: min {same.min():.4f}, mean {same.mean():.4f}")
-    upper = np.triu_indices(len(sequences), 1)
-    moved = np.abs((a @ a.T)[upper] - (b @ b.T)[upper])
-    print(
-        f"pair cosine moved by: mean {moved.mean():.4f}, p99 {np.percentile(moved, 99):.4f}, "
-        f"max {moved.max():.4f} ({len(moved)} pairs)"
-    )
+    compare({"fp32 (shipped)": shipped.encode_ids, "int8": int8_encoder(args.threads)}, sequences)
     return 0
 
 
