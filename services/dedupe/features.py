@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from services.dedupe.e5 import E5Encoder
 from services.dedupe.embedding import Backend, MiniLMEncoder
 from services.dedupe.langtext import LanguageTfidf
 from services.dedupe.minhash import MinHasher, Signature
@@ -78,21 +79,32 @@ class Features:
     tokenizer and background frequencies made ``terms``, and which encoder compares it."""
     mvector: Vector | None = None
     """The multilingual (USE) embedding of ``opening``, computed lazily like ``vector``."""
+    evector: Vector | None = None
+    """The multilingual-e5-small embedding of ``opening`` (non-English articles the
+    monolingual rule compares), computed lazily like ``vector``."""
 
     def embedding(self, encoder: str) -> Vector | None:
-        """``vector`` (encoder ``MINILM``) or ``mvector`` (``USE``)."""
-        return self.mvector if encoder == USE else self.vector
+        """``vector`` (encoder ``MINILM``), ``mvector`` (``USE``) or ``evector`` (``E5``)."""
+        result: Vector | None = getattr(self, _FIELD_OF[encoder])
+        return result
 
     def with_embedding(self, encoder: str, vector: Vector) -> Features:
         """A copy carrying ``vector`` as the ``encoder``'s embedding."""
-        return replace(self, mvector=vector) if encoder == USE else replace(self, vector=vector)
+        if encoder == USE:
+            return replace(self, mvector=vector)
+        if encoder == E5:
+            return replace(self, evector=vector)
+        return replace(self, vector=vector)
 
 
 ENGLISH = frozenset({"en", "und"})
 
 MINILM = "minilm"
 USE = "use"
-"""Encoder names: of ``Features.vector`` (all-MiniLM-L6-v2) and ``Features.mvector`` (USE)."""
+E5 = "e5"
+"""Encoder names: of ``Features.vector`` (all-MiniLM-L6-v2), ``Features.mvector`` (USE
+multilingual v3) and ``Features.evector`` (multilingual-e5-small)."""
+_FIELD_OF = {MINILM: "vector", USE: "mvector", E5: "evector"}
 
 
 def language_group(lang: str) -> str:
@@ -145,6 +157,7 @@ class Featurizer:
         threads: int = THREADS,
         multilingual: bool = True,
         graph: Path | None = None,
+        e5: bool = True,
     ) -> None:
         self.hasher = hasher
         self.semantic = semantic
@@ -153,11 +166,14 @@ class Featurizer:
         self._encoder: MiniLMEncoder | None = None
         self._tfidf: LanguageTfidf | None = None
         self._multilingual: UseEncoder | None = None
+        self._e5: E5Encoder | None = None
         if semantic:
             self._encoder = MiniLMEncoder(backend=backend, threads=threads, graph=graph)
             self._tfidf = LanguageTfidf()
             if multilingual:
                 self._multilingual = UseEncoder(threads=threads)
+                if e5:
+                    self._e5 = E5Encoder(threads=threads)
 
     @property
     def multilingual(self) -> bool:
@@ -195,6 +211,11 @@ class Featurizer:
                     openings[i] = wide  # both are prefixes cut at whitespace (see openings)
         vectors = self.embed(openings) if embed else None
         mvectors = self.embed_multilingual(openings) if embed and self.multilingual else None
+        evectors: dict[int, Vector] = {}
+        if embed and self._e5 is not None:  # only the monolingual non-English rule reads e5
+            others = [i for i, lang in enumerate(langs) if language_group(lang) != "en"]
+            computed = self.embed_e5([openings[i] for i in others])
+            evectors = {i: as_logged(v) for i, v in zip(others, computed, strict=True)}
         return [
             Features(
                 a.text_sha256,
@@ -205,6 +226,7 @@ class Featurizer:
                 openings[i],
                 langs[i],
                 as_logged(mvectors[i]) if mvectors is not None else None,
+                evectors.get(i),
             )
             for i, (a, sig) in enumerate(zip(articles, signatures, strict=True))
         ]
@@ -214,6 +236,16 @@ class Featurizer:
         if self._multilingual is None:
             raise RuntimeError("multilingual embeddings need semantic=True and multilingual=True")
         return self._multilingual.encode(texts)
+
+    def embed_e5(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """multilingual-e5-small unit vectors of ``texts`` (openings: see ``Features.opening``)."""
+        if self._e5 is None:
+            raise RuntimeError("e5 embeddings need semantic=True, multilingual=True and e5=True")
+        return self._e5.encode(texts)
+
+    @property
+    def e5(self) -> bool:
+        return self._e5 is not None
 
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Unit vectors of ``texts`` (openings or whole texts: the same word pieces), batched."""

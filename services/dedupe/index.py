@@ -19,7 +19,10 @@ from itertools import islice
 import numpy as np
 import numpy.typing as npt
 
+from services.dedupe.e5 import E5_DIM
 from services.dedupe.features import (
+    E5,
+    MINILM,
     USE,
     Features,
     Terms,
@@ -336,8 +339,13 @@ class StoryIndex:
         self._by_sha: dict[str, str] = {}
         self._buckets: dict[bytes, list[str]] = defaultdict(list)
         self._stories: dict[str, list[str]] = defaultdict(list)
-        self._vectors = VectorTable()
-        self._mvectors = VectorTable(dim=USE_DIM)
+        self._tables = {
+            MINILM: VectorTable(),
+            USE: VectorTable(dim=USE_DIM),
+            E5: VectorTable(dim=E5_DIM),
+        }
+        """Each encoder's embeddings of the records that have one."""
+        self._vectors = self._tables[MINILM]
         self._by_language: dict[str, dict[str, None]] = defaultdict(dict)
         """Article ids per language group, in arrival order (insertion-ordered dicts): the
         cross-lingual candidates of an article are the newest of the other groups."""
@@ -369,10 +377,10 @@ class StoryIndex:
         for key in band_keys(features.signature, self.bands):
             self._buckets[key].append(record.article_id)
         self._stories[record.story_id].append(record.article_id)
-        if features.vector is not None:
-            self._vectors.add(record.article_id, features.vector)
-        if features.mvector is not None:
-            self._mvectors.add(record.article_id, features.mvector)
+        for encoder, table in self._tables.items():
+            vector = features.embedding(encoder)
+            if vector is not None:
+                table.add(record.article_id, vector)
         self._by_language[language_group(features.lang)][record.article_id] = None
         if features.terms is not None:
             self._lexical.add(record.article_id, features.terms)
@@ -392,33 +400,24 @@ class StoryIndex:
         self._stories[story_id].append(article_id)
         self._records[article_id] = replace(record, story_id=story_id)
 
-    def set_vector(self, article_id: str, vector: Vector) -> None:
-        """Cache a lazily computed embedding: in the vector table, and in the record, whose
-        features are what ``canonical`` and the log see."""
+    def set_embedding(self, article_id: str, encoder: str, vector: Vector) -> None:
+        """Cache a lazily computed ``encoder`` embedding: in its vector table, and in the
+        record, whose features are what ``canonical`` and the log see."""
         record = self._records.get(article_id)
-        if record is None or record.features.vector is not None:
+        if record is None or record.features.embedding(encoder) is not None:
             return
         self._records[article_id] = replace(
-            record, features=replace(record.features, vector=vector)
+            record, features=record.features.with_embedding(encoder, vector)
         )
-        self._vectors.add(article_id, vector)
+        self._tables[encoder].add(article_id, vector)
+
+    def set_vector(self, article_id: str, vector: Vector) -> None:
+        """``set_embedding`` of the MiniLM vector."""
+        self.set_embedding(article_id, MINILM, vector)
 
     def set_mvector(self, article_id: str, vector: Vector) -> None:
-        """``set_vector`` for the multilingual embedding."""
-        record = self._records.get(article_id)
-        if record is None or record.features.mvector is not None:
-            return
-        self._records[article_id] = replace(
-            record, features=replace(record.features, mvector=vector)
-        )
-        self._mvectors.add(article_id, vector)
-
-    def set_embedding(self, article_id: str, encoder: str, vector: Vector) -> None:
-        """``set_vector`` (encoder ``MINILM``) or ``set_mvector`` (``USE``)."""
-        if encoder == USE:
-            self.set_mvector(article_id, vector)
-        else:
-            self.set_vector(article_id, vector)
+        """``set_embedding`` of the USE vector."""
+        self.set_embedding(article_id, USE, vector)
 
     def other_languages(self, lang: str, limit: int) -> list[Record]:
         """The newest ``limit`` articles of each language group other than ``lang``'s, by id:
@@ -458,8 +457,8 @@ class StoryIndex:
             story.remove(record.article_id)
             if not story:
                 del self._stories[record.story_id]
-        self._vectors.remove(record.article_id)
-        self._mvectors.remove(record.article_id)
+        for table in self._tables.values():
+            table.remove(record.article_id)
         group = self._by_language.get(language_group(features.lang))
         if group is not None:
             group.pop(record.article_id, None)
@@ -520,4 +519,8 @@ class StoryIndex:
 
     def mcosines(self, vector: Vector, records: list[Record]) -> list[float]:
         """Multilingual-embedding cosines with records that have one in this index."""
-        return self._mvectors.cosines(vector, [r.article_id for r in records])
+        return self.embedding_cosines(USE, vector, records)
+
+    def embedding_cosines(self, encoder: str, vector: Vector, records: list[Record]) -> list[float]:
+        """``encoder``-embedding cosines with records that have one in this index."""
+        return self._tables[encoder].cosines(vector, [r.article_id for r in records])

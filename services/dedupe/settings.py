@@ -51,7 +51,22 @@ class DedupeSettings(WiredeskSettings):
         default=_T.multilingual,
         gt=0,
         le=1,
-        description="USE cosine of two articles in one non-English language",
+        description="USE cosine of two articles in one non-English language, when the e5 "
+        "weight is 0",
+    )
+    multilingual_e5_weight: float = Field(
+        default=_T.monolingual_e5_weight,
+        ge=0,
+        le=1,
+        description="weight of multilingual-e5-small's cosine, against USE's, for two articles in "
+        "one non-English language (0: USE alone, e5 never loaded)",
+    )
+    multilingual_mixed_threshold: float = Field(
+        default=_T.monolingual_mixed,
+        gt=0,
+        le=1,
+        description="(1 - e5 weight) x USE + e5 weight x e5 cosine of two articles in one "
+        "non-English language, when the e5 weight is above 0",
     )
     multilingual_lexical_threshold: float = Field(
         default=_T.multilingual_lexical,

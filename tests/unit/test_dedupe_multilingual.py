@@ -87,7 +87,9 @@ def test_routes_by_language_pair() -> None:
 
 
 def test_each_route_joins_exactly_at_its_thresholds() -> None:
-    t = Thresholds(multilingual=0.6, multilingual_lexical=0.05, crosslingual=0.5)
+    t = Thresholds(
+        multilingual=0.6, multilingual_lexical=0.05, crosslingual=0.5, monolingual_e5_weight=0
+    )
     assert _routed_score(MONO_ROUTE, 0.6, 0.05, t) >= 1.0
     assert _routed_score(MONO_ROUTE, 0.59, 0.5, t) < 1.0
     assert _routed_score(MONO_ROUTE, 0.99, 0.049, t) < 1.0  # the lexical gate

@@ -25,6 +25,8 @@ THRESHOLDS = {
     "lexical": "lexical_threshold",
     "multilingual": "multilingual_threshold",
     "multilingual_lexical": "multilingual_lexical_threshold",
+    "monolingual_e5_weight": "multilingual_e5_weight",
+    "monolingual_mixed": "multilingual_mixed_threshold",
     "crosslingual": "crosslingual_threshold",
     "crosslingual_lexical_weight": "crosslingual_lexical_weight",
     "crosslingual_candidates": "crosslingual_candidates",

@@ -187,5 +187,6 @@ def pair_metrics(data: PairSet, outcome: Outcome, stage: DedupeStage) -> dict[st
         else None,
         "embedded_minilm": stage.embedded,
         "embedded_multilingual": stage.embedded_multilingual,
+        "embedded_e5": stage.embedded_e5,
         **extra,
     }
