@@ -12,6 +12,9 @@ What every stage gets from here, so no service re-implements it:
 - a reclaim loop beside the reader (FastStream's ``min_idle_time`` would replace the reader with an
   XAUTOCLAIM-only loop): entries idle past ``claim_idle_ms`` are claimed, and those delivered more
   than ``max_attempts`` times go to the dead-letter stream with the last error;
+- a batch in hand kept claimed (its entries' idle time reset every third of ``claim_idle_ms``,
+  delivery counts unchanged), so a batch slower than ``claim_idle_ms`` is not reclaimed from a
+  live replica, nor dead-lettered for its deliveries;
 - poison isolation: when a batch fails, its entries are retried one by one, so one bad entry cannot
   hold the others back;
 - metrics, health/readiness, structured logs; graceful shutdown comes from FastStream (SIGTERM
@@ -59,7 +62,14 @@ from wiredesk.observability import (
 )
 from wiredesk.retention import trim_consumed
 from wiredesk.settings import WiredeskSettings
-from wiredesk.streaming import Entry, StreamCommitter, ensure_group, reclaim, text_of
+from wiredesk.streaming import (
+    Entry,
+    StreamCommitter,
+    ensure_group,
+    keep_claimed,
+    reclaim,
+    text_of,
+)
 from wiredesk.tracing import stage_spans, tracer
 
 log = logging.getLogger(__name__)
@@ -208,12 +218,37 @@ class StageRunner:
             return
         ids = [entry.id for entry in entries]
         self._in_flight.update(ids)
+        keeper = asyncio.create_task(self._keep_claimed(ids), name="keep-claimed")
         try:
             await self._process(entries)
         finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
             self._in_flight.difference_update(ids)
         if self._collector is not None:
             self._collector.after_batch()
+
+    async def _keep_claimed(self, ids: list[str]) -> None:
+        """While a batch is in hand, every third of ``claim_idle_ms`` reset its entries' idle
+        time (``streaming.keep_claimed``): a batch that takes longer than ``claim_idle_ms``
+        (hundreds of articles each needing a model, say) is not reclaimed from a live replica,
+        and its entries' delivery counts do not grow towards ``max_attempts``. A replica that
+        dies stops doing this, so its entries are reclaimed as before."""
+        period_ms = max(self.settings.claim_idle_ms // 3, 1)
+        while True:
+            await asyncio.sleep(period_ms / 1000)
+            try:
+                await keep_claimed(
+                    self.redis,
+                    stream=self.stage.input_stream,
+                    group=self.stage.group,
+                    consumer=self.settings.consumer,
+                    ids=ids,
+                    min_idle_ms=period_ms,
+                )
+            except Exception as exc:  # Redis away: the next tick, or reclaim, takes over
+                log.debug("could not keep a batch claimed", extra={"error": repr(exc)})
 
     async def _process(self, entries: list[Entry]) -> None:
         """Handle a batch; on failure fall back to one entry at a time to isolate the poison."""

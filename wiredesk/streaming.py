@@ -362,6 +362,28 @@ async def reclaim(
     return [Entry(i, f, deliveries.get(i, 1)) for i, f in claimed]
 
 
+async def keep_claimed(
+    redis: RedisClient,
+    *,
+    stream: str,
+    group: str,
+    consumer: str,
+    ids: list[str],
+    min_idle_ms: int,
+) -> int:
+    """Reset the idle time of pending entries a live consumer is still working on, so that no
+    reclaim loop (another replica's, or this one's) takes a long batch away from it.
+
+    ``XCLAIM ... JUSTID`` leaves the delivery count alone (a claim by ``XAUTOCLAIM`` adds one,
+    and enough of them would dead-letter an entry whose only fault was a slow batch). Only
+    entries idle at least ``min_idle_ms`` are touched: one another consumer claimed meanwhile
+    had its idle time reset by that claim and stays theirs. Returns how many were touched."""
+    if not ids:
+        return 0
+    touched = await redis.xclaim(stream, group, consumer, min_idle_ms, list[Any](ids), justid=True)
+    return len(touched)
+
+
 async def _deleted_pending(
     redis: RedisClient,
     *,

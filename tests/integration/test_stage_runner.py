@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from wiredesk.messages import DeadLetter, decode_entry
 from wiredesk.service import StageRunner
 from wiredesk.settings import WiredeskSettings
-from wiredesk.streaming import Entry, read_new
+from wiredesk.streaming import Entry, read_new, reclaim
 
 pytestmark = pytest.mark.integration
 
@@ -161,3 +161,57 @@ async def test_a_permanent_failure_is_dead_lettered_at_once_the_rest_acked(
     letter = decode_entry(fields, DeadLetter, max_bytes=100_000)
     assert (letter.reason, letter.source_id) == ("unprocessable", doomed)
     assert letter.error == "ValueError: cannot ever be handled"
+
+
+class Slow:
+    """Takes ``seconds`` over every batch (a batch of articles that all need a model), noting
+    each entry's delivery count just before it acks."""
+
+    def __init__(self, name: str, input_stream: str, seconds: float) -> None:
+        self.name, self.input_stream, self.group = name, input_stream, "g"
+        self.seconds = seconds
+        self.deliveries: list[int] = []
+        self.redis: Redis | None = None
+
+    async def setup(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def handle(self, entries: list[Entry]) -> None:
+        assert self.redis is not None
+        await asyncio.sleep(self.seconds)
+        rows = await self.redis.xpending_range(self.input_stream, "g", min="-", max="+", count=100)
+        self.deliveries = [row["times_delivered"] for row in rows]
+        await self.redis.xack(self.input_stream, self.group, *(entry.id for entry in entries))
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_batch_slower_than_claim_idle_is_not_reclaimed_from_a_live_replica(
+    runner_settings: WiredeskSettings, namespace: str, aredis: Redis
+) -> None:
+    """A batch taking 6x ``claim_idle_ms``: another replica's reclaim passes, every 50 ms,
+    find nothing to take, and the entries are still on their first delivery when acked."""
+    settings = runner_settings.model_copy(update={"claim_idle_ms": 150, "consumer": "live"})
+    stage = Slow(f"slow-{namespace.rstrip(':')}", f"{namespace}in", seconds=0.9)
+    run = StageRunner(stage, settings)
+    await run.start()
+    try:
+        for n in range(3):
+            await aredis.xadd(stage.input_stream, {"n": str(n)})
+        entries = await read_new(
+            aredis, stream=stage.input_stream, group="g", consumer="live", count=10
+        )
+        handling = asyncio.create_task(run.process(entries))
+        taken = []
+        while not handling.done():
+            await asyncio.sleep(0.05)
+            taken += await reclaim(
+                aredis, stream=stage.input_stream, group="g", consumer="other", min_idle_ms=150
+            )
+        await handling
+    finally:
+        await run.stop()
+    assert taken == []
+    assert stage.deliveries == [1, 1, 1]
+    assert await pending_ids(aredis, stage.input_stream) == set()
