@@ -8,7 +8,6 @@ reports (tests/fixtures/multilingual/monolingual.jsonl).
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +31,8 @@ from services.dedupe.settings import DedupeSettings
 from services.dedupe.stage import DedupeStage
 from services.dedupe.state import decode_record, encode_record
 from services.ingest.normalize import normalize
-from wiredesk.messages import Article, RawArticle, encode_entry
-from wiredesk.streaming import Entry
+from tests.dedupe_log import decide_through_the_log
+from wiredesk.messages import Article, RawArticle
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "multilingual" / "monolingual.jsonl"
 
@@ -128,18 +127,7 @@ def test_only_a_monolingual_non_english_pair_needs_e5(articles: list[Article]) -
 
 def test_a_german_rewrite_joins_through_both_encoders(articles: list[Article]) -> None:
     stage = DedupeStage(DedupeSettings())
-    stories: dict[str, str] = {}
-    evidence: dict[str, dict[str, float]] = {}
-    for number, article in enumerate(articles):  # one article a batch, through the log
-        features = stage.featurizer.featurize([article])
-        prepared = [(Entry(f"{number}-0", encode_entry(article)), article, features[0])]
-        items = asyncio.run(stage.decide(prepared))
-        record = items[0].record
-        assert record is not None
-        stage.index.add(decode_record(f"{1000 + number}-0", encode_record(record)))
-        doc = orjson.loads(items[0].annotated)
-        stories[article.id] = doc["story_id"]
-        evidence[article.id] = doc["evidence"]
+    stories, evidence = decide_through_the_log(stage, articles)
     assert stories == {"dam-de-1": "dam-de-1", "dam-de-2": "dam-de-1", "fire-de": "fire-de"}
     joined = evidence["dam-de-2"]
     weight = stage.thresholds.monolingual_e5_weight

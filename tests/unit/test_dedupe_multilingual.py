@@ -7,7 +7,6 @@ English, German and Spanish must become one story, the unrelated ones must stay 
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +32,9 @@ from services.dedupe.stage import DedupeStage
 from services.dedupe.state import decode_record, encode_record
 from services.ingest.normalize import normalize
 from services.ingest.text import word_count
+from tests.dedupe_log import decide_through_the_log
 from tools.evaluation.groups import CROSSLINGUAL, ENGLISH, Scored, crossval, pair_class
-from wiredesk.messages import RawArticle, encode_entry
-from wiredesk.streaming import Entry
+from wiredesk.messages import RawArticle
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "multilingual" / "stories.jsonl"
 
@@ -132,18 +131,7 @@ def test_one_story_in_three_languages_is_one_story_and_others_stay_apart() -> No
         normalize(RawArticle(id=r["id"], source="t", url=r["id"], body=r["text"])) for r in rows
     ]
     assert [a.lang for a in articles] == ["en", "de", "es", "en", "de"]
-    stories: dict[str, str] = {}
-    evidence: dict[str, dict[str, float]] = {}
-    for number, article in enumerate(articles):  # one article a batch, through the log
-        features = stage.featurizer.featurize([article])
-        prepared = [(Entry(f"{number}-0", encode_entry(article)), article, features[0])]
-        items = asyncio.run(stage.decide(prepared))
-        record = items[0].record
-        assert record is not None
-        stage.index.add(decode_record(f"{1000 + number}-0", encode_record(record)))
-        doc = orjson.loads(items[0].annotated)
-        stories[article.id] = doc["story_id"]
-        evidence[article.id] = doc["evidence"]
+    stories, evidence = decide_through_the_log(stage, articles)
     assert stories["ferry-de"] == stories["ferry-es"] == stories["ferry-en"] == "ferry-en"
     assert evidence["ferry-de"]["cross_lingual"] == 1.0
     assert "multilingual" in evidence["ferry-de"]
