@@ -40,6 +40,7 @@ import gc
 import logging
 import random
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, cast
 
 from redis.asyncio import Redis
@@ -121,6 +122,28 @@ def freeze_loaded_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+class _ClaimKeeper:
+    """Calls ``touch`` every ``period_s`` until cancelled, from a timer: a batch that ends
+    within the first period (nearly all) costs one timer, no task and no extra turn of the
+    event loop."""
+
+    def __init__(self, touch: Callable[[], Coroutine[Any, Any, None]], period_s: float) -> None:
+        self._touch, self._period_s = touch, period_s
+        self._loop = asyncio.get_running_loop()
+        self._task: asyncio.Task[None] | None = None
+        self._handle = self._loop.call_later(period_s, self._fire)
+
+    def _fire(self) -> None:
+        if self._task is None or self._task.done():  # never two touches at once
+            self._task = self._loop.create_task(self._touch(), name="keep-claimed")
+        self._handle = self._loop.call_later(self._period_s, self._fire)
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+        if self._task is not None:
+            self._task.cancel()
 
 
 class StageRunner:
@@ -218,37 +241,37 @@ class StageRunner:
             return
         ids = [entry.id for entry in entries]
         self._in_flight.update(ids)
-        keeper = asyncio.create_task(self._keep_claimed(ids), name="keep-claimed")
+        keeper = _ClaimKeeper(lambda: self._keep_claimed(ids), self._keep_period_ms / 1000)
         try:
             await self._process(entries)
         finally:
             keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
             self._in_flight.difference_update(ids)
         if self._collector is not None:
             self._collector.after_batch()
 
+    @property
+    def _keep_period_ms(self) -> int:
+        return max(self.settings.claim_idle_ms // 3, 1)
+
     async def _keep_claimed(self, ids: list[str]) -> None:
-        """While a batch is in hand, every third of ``claim_idle_ms`` reset its entries' idle
-        time (``streaming.keep_claimed``): a batch that takes longer than ``claim_idle_ms``
-        (hundreds of articles each needing a model, say) is not reclaimed from a live replica,
-        and its entries' delivery counts do not grow towards ``max_attempts``. A replica that
-        dies stops doing this, so its entries are reclaimed as before."""
-        period_ms = max(self.settings.claim_idle_ms // 3, 1)
-        while True:
-            await asyncio.sleep(period_ms / 1000)
-            try:
-                await keep_claimed(
-                    self.redis,
-                    stream=self.stage.input_stream,
-                    group=self.stage.group,
-                    consumer=self.settings.consumer,
-                    ids=ids,
-                    min_idle_ms=period_ms,
-                )
-            except Exception as exc:  # Redis away: the next tick, or reclaim, takes over
-                log.debug("could not keep a batch claimed", extra={"error": repr(exc)})
+        """Reset the idle time of a batch in hand (``streaming.keep_claimed``), every third of
+        ``claim_idle_ms`` while it lasts (``_ClaimKeeper``): a batch that takes longer than
+        ``claim_idle_ms`` (hundreds of articles each needing a model, say) is not reclaimed
+        from a live replica, and its entries' delivery counts do not grow towards
+        ``max_attempts``. A replica that dies stops doing this, so its entries are reclaimed
+        as before."""
+        try:
+            await keep_claimed(
+                self.redis,
+                stream=self.stage.input_stream,
+                group=self.stage.group,
+                consumer=self.settings.consumer,
+                ids=ids,
+                min_idle_ms=self._keep_period_ms,
+            )
+        except Exception as exc:  # Redis away: the next tick, or reclaim, takes over
+            log.debug("could not keep a batch claimed", extra={"error": repr(exc)})
 
     async def _process(self, entries: list[Entry]) -> None:
         """Handle a batch; on failure fall back to one entry at a time to isolate the poison."""
