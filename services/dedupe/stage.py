@@ -42,6 +42,7 @@ from services.dedupe.lifecycle import (
     place_update,
 )
 from services.dedupe.lifecycle import plan as plan_fact
+from services.dedupe.metrics import EMBED_SECONDS, EMBEDDED
 from services.dedupe.minhash import MinHasher, jaccard
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.state import Conflict, DedupeLog, Item, NotPending
@@ -367,6 +368,7 @@ class DedupeStage:
         if not texts:
             return
         ids = list(texts)
+        started = time.perf_counter()
         if encoder == USE:
             raw = await asyncio.to_thread(
                 self.featurizer.embed_multilingual, [texts[i] for i in ids]
@@ -381,6 +383,8 @@ class DedupeStage:
             raw = await asyncio.to_thread(self.featurizer.embed, [texts[i] for i in ids])
             self.embedded += len(ids)
             by_id = dict(zip(ids, raw, strict=True))
+        EMBED_SECONDS.labels(encoder).observe(time.perf_counter() - started)
+        EMBEDDED.labels(encoder).inc(len(ids))
         for position, (entry, article, features) in enumerate(prepared):
             vector = by_id.get(article.id)
             if vector is not None and features.embedding(encoder) is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 
 from services.dedupe.cascade import (
     CROSS_ROUTE,
@@ -127,6 +128,7 @@ def test_only_a_monolingual_non_english_pair_needs_e5(articles: list[Article]) -
 
 def test_a_german_rewrite_joins_through_both_encoders(articles: list[Article]) -> None:
     stage = DedupeStage(DedupeSettings())
+    before = REGISTRY.get_sample_value("wiredesk_dedupe_embedded_total", {"encoder": E5}) or 0.0
     stories, evidence = decide_through_the_log(stage, articles)
     assert stories == {"dam-de-1": "dam-de-1", "dam-de-2": "dam-de-1", "fire-de": "fire-de"}
     joined = evidence["dam-de-2"]
@@ -137,3 +139,5 @@ def test_a_german_rewrite_joins_through_both_encoders(articles: list[Article]) -
     assert joined["multilingual"] >= stage.thresholds.monolingual_mixed
     assert joined["languages:de-de"] == 1.0 and "cross_lingual" not in joined
     assert stage.embedded_e5 >= 2
+    after = REGISTRY.get_sample_value("wiredesk_dedupe_embedded_total", {"encoder": E5})
+    assert after == before + stage.embedded_e5  # the metric operators read
