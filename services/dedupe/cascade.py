@@ -344,7 +344,7 @@ def _semantic_matches(
             matches.append((Match(record, cosine), lexical, kind, cosines))
     if found.cross and features.mvector is not None:
         cross = [r for i in found.cross if (r := index.get(i)) is not None]
-        cosines_use = index.mcosines(features.mvector, cross)
+        cosines_use = index.embedding_cosines(USE, features.mvector, cross)
         terms = features.terms or {}
         floor = thresholds.crosslingual - thresholds.crosslingual_lexical_weight * CROSS_LEXICAL_CAP
         matches += [

@@ -415,10 +415,6 @@ class StoryIndex:
         """``set_embedding`` of the MiniLM vector."""
         self.set_embedding(article_id, MINILM, vector)
 
-    def set_mvector(self, article_id: str, vector: Vector) -> None:
-        """``set_embedding`` of the USE vector."""
-        self.set_embedding(article_id, USE, vector)
-
     def other_languages(self, lang: str, limit: int) -> list[Record]:
         """The newest ``limit`` articles of each language group other than ``lang``'s, by id:
         the cross-lingual candidates (no shared vocabulary to gate them; the limit bounds
@@ -512,14 +508,6 @@ class StoryIndex:
                 if score >= threshold - 1e-12:  # a hair loose: a superset is harmless
                     scored.append((article_id, score))
         return [Match(self._records[i], score) for i, score in scored]
-
-    def cosines(self, vector: Vector, records: list[Record]) -> list[float]:
-        """Embedding cosines of ``vector`` with records that have a vector in this index."""
-        return self._vectors.cosines(vector, [r.article_id for r in records])
-
-    def mcosines(self, vector: Vector, records: list[Record]) -> list[float]:
-        """Multilingual-embedding cosines with records that have one in this index."""
-        return self.embedding_cosines(USE, vector, records)
 
     def embedding_cosines(self, encoder: str, vector: Vector, records: list[Record]) -> list[float]:
         """``encoder``-embedding cosines with records that have one in this index."""
