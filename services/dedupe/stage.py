@@ -177,11 +177,9 @@ class DedupeStage:
         layout only; the partitioned layout treats every version as a copy (docs/design.md)."""
         if lifecycle if lifecycle is not None else not self.keys.tagged:
             self.lifecycle = Lifecycle()
-        self.embedded = 0
-        """Articles embedded by this replica (metrics and benchmarks: the gate's effect)."""
-        self.embedded_multilingual = 0
-        self.embedded_e5 = 0
-        """The same for the multilingual encoder."""
+        self.embeddings: Counter[str] = Counter()
+        """Openings embedded by this replica, per encoder (benchmarks and evaluation: the
+        gate's effect; the metric is ``wiredesk_dedupe_embedded_total``)."""
         self._log: DedupeLog | None = None
         self._committer: StreamCommitter | None = None
 
@@ -296,6 +294,21 @@ class DedupeStage:
             return
         raise RuntimeError(f"gave up committing after {self.settings.max_commit_retries} conflicts")
 
+    @property
+    def embedded(self) -> int:
+        """MiniLM embeddings computed by this replica."""
+        return self.embeddings[MINILM]
+
+    @property
+    def embedded_multilingual(self) -> int:
+        """USE embeddings computed by this replica."""
+        return self.embeddings[USE]
+
+    @property
+    def embedded_e5(self) -> int:
+        """multilingual-e5-small embeddings computed by this replica."""
+        return self.embeddings[E5]
+
     def _window_start_ms(self) -> int:
         return int(time.time() * 1000) - self.settings.window_s * 1000
 
@@ -369,20 +382,12 @@ class DedupeStage:
             return
         ids = list(texts)
         started = time.perf_counter()
-        if encoder == USE:
-            raw = await asyncio.to_thread(
-                self.featurizer.embed_multilingual, [texts[i] for i in ids]
-            )
-            self.embedded_multilingual += len(ids)
-            by_id = {i: as_logged(v) for i, v in zip(ids, raw, strict=True)}
-        elif encoder == E5:
-            raw = await asyncio.to_thread(self.featurizer.embed_e5, [texts[i] for i in ids])
-            self.embedded_e5 += len(ids)
-            by_id = {i: as_logged(v) for i, v in zip(ids, raw, strict=True)}
-        else:
-            raw = await asyncio.to_thread(self.featurizer.embed, [texts[i] for i in ids])
-            self.embedded += len(ids)
+        raw = await asyncio.to_thread(self.featurizer.embed_with, encoder, [texts[i] for i in ids])
+        self.embeddings[encoder] += len(ids)
+        if encoder == MINILM:
             by_id = dict(zip(ids, raw, strict=True))
+        else:
+            by_id = {i: as_logged(v) for i, v in zip(ids, raw, strict=True)}
         EMBED_SECONDS.labels(encoder).observe(time.perf_counter() - started)
         EMBEDDED.labels(encoder).inc(len(ids))
         for position, (entry, article, features) in enumerate(prepared):
@@ -393,7 +398,7 @@ class DedupeStage:
         for article_id, vector in by_id.items():
             # A window article's vector is the one its log record would have carried. (An id
             # can be both: a replayed article already in the window.)
-            logged = vector if encoder != MINILM else as_logged(vector)
+            logged = as_logged(vector) if encoder == MINILM else vector
             self.index.set_embedding(article_id, encoder, logged)
 
     def _openings(self, prepared: list[Prepared], article_ids: set[str]) -> dict[str, str]:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from services.dedupe.features import E5, MINILM, USE
 from services.dedupe.settings import DedupeSettings
 from services.dedupe.stage import DedupeStage
 from services.ingest.normalize import NormalizationError, normalize
@@ -47,20 +47,16 @@ def measure(path: Path, limit: int) -> dict[str, tuple[float, float]]:
     featurizer = stage.featurizer
     articles = _articles(path, limit)
     openings = [f.opening or "" for f in featurizer.featurize(articles)]
-    encoders: dict[str, Callable[[list[str]], object]] = {
-        "minilm": featurizer.embed,
-        "use": featurizer.embed_multilingual,
-        "e5": featurizer.embed_e5,
-    }
-    for encode in encoders.values():
-        encode(openings[:2])  # load the model outside the timing
+    encoders = (MINILM, USE, E5)
+    for name in encoders:
+        featurizer.embed_with(name, openings[:2])  # load the model outside the timing
     best: dict[str, tuple[float, float]] = {}
     batch = featurizer.batch_size
     for _ in range(2):
-        for name, encode in encoders.items():
+        for name in encoders:
             cpu, wall = time.process_time(), time.perf_counter()
             for start in range(0, len(openings), batch):
-                encode(openings[start : start + batch])
+                featurizer.embed_with(name, openings[start : start + batch])
             cpu_ms = 1000 * (time.process_time() - cpu) / len(openings)
             wall_ms = 1000 * (time.perf_counter() - wall) / len(openings)
             if name not in best or cpu_ms < best[name][0]:
