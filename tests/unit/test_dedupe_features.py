@@ -31,8 +31,11 @@ def test_openings_from_a_prefix_equal_openings_from_the_whole_text(
         "word " * 3000,
         "tiny text",
         ("Supercalifragilistic" * 40 + " ") * 20,  # long words: few chunks in the prefix
+        "x" * 700 + " " + seeds[0],  # one [UNK] piece fills the first prefix: the second one
+        "y" * 2500 + " " + seeds[1],  # and the second: the whole text
     ]
     fast = featurizer.openings(texts)
+    monkeypatch.setattr(features_module, "_CHARS_PER_PIECE", 10**7)
     monkeypatch.setattr(features_module, "_PREFIX_CHARS", 10**9)
     assert featurizer.openings(texts) == fast
     assert len(fast[len(seeds)]) < len(texts[len(seeds)])  # it was cut
