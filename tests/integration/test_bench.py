@@ -66,6 +66,8 @@ def test_quick_bench_reports_every_section(tmp_path: Path) -> None:
         assert phase["stored"] == phase["articles"] == 200
         assert positive(phase["articles_per_s"])
         assert positive(run["ratio_to_limit"])
+        assert run["stage_bound"]["articles_per_s"] <= run["work_bound"]["articles_per_s"]
+        assert positive(run["ratio_to_stage_bound"])
         for stage in ("ingest", "dedupe", "store"):
             assert positive(phase["stages"][stage]["entries_per_s"]), stage
         assert positive(phase["latency_ms"]["p50"])

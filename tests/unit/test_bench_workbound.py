@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.bench.workbound import work_bound
+from tools.bench.workbound import stage_bound, work_bound
 
 
 def test_limit_is_cores_over_the_summed_cpu_per_article() -> None:
@@ -29,3 +29,25 @@ def test_unknown_cpu_gives_no_limit(rate: float | None) -> None:
     cpu = {"ingest": {"articles_per_cpu_s": 800.0}, "store": {"articles_per_cpu_s": rate}}
     assert work_bound(cpu, cores=2) is None
     assert work_bound({}, cores=2) is None
+
+
+def test_one_replica_of_a_heavy_stage_binds_before_the_cores() -> None:
+    # dedupe 3 ms, ingest 1 ms: cores allow 500/s, but one dedupe replica only 333/s
+    cpu = {"ingest": {"articles_per_cpu_s": 1000.0}, "dedupe": {"articles_per_cpu_s": 1000 / 3}}
+    one = stage_bound(cpu, {"dedupe": 1}, cores=2)
+    assert one is not None
+    assert one["binding"] == "dedupe"
+    assert one["articles_per_s"] == pytest.approx(333.3)
+    two = stage_bound(cpu, {"dedupe": 2}, cores=2)
+    assert two is not None
+    assert two["binding"] == "cores"
+    assert two["articles_per_s"] == pytest.approx(500.0)
+    assert two["stage_caps"]["dedupe"] == pytest.approx(666.7)
+
+
+def test_replicas_beyond_the_cores_add_nothing() -> None:
+    cpu = {"dedupe": {"articles_per_cpu_s": 100.0}}
+    capped = stage_bound(cpu, {"dedupe": 8}, cores=2)
+    assert capped is not None
+    assert capped["stage_caps"]["dedupe"] == pytest.approx(200.0)
+    assert stage_bound({"dedupe": {"articles_per_cpu_s": None}}, {"dedupe": 1}, cores=2) is None

@@ -83,6 +83,14 @@ def _throughput(results: dict[str, Any], console: Console) -> None:
                 f"{bound['cpu_ms_per_article']:.3f} ms of stage CPU per article "
                 f"(shares: {', '.join(f'{k} {v:.0%}' for k, v in bound['share'].items())})"
             )
+        staged = run.get("stage_bound")
+        if staged:
+            reached = _ratio(run.get("ratio_to_stage_bound"))
+            console.print(
+                f"stage-bound limit, dedupe x{run['dedupe_replicas']}: "
+                f"{staged['articles_per_s']:,.1f} articles/s (one core per replica; set by "
+                f"{staged['binding']}); the pipeline reached {reached} of it"
+            )
 
 
 def _cluster(results: dict[str, Any], console: Console) -> None:

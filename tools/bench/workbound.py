@@ -36,3 +36,31 @@ def work_bound(cpu: Mapping[str, Mapping[str, Any]], cores: int) -> dict[str, An
         "cpu_ms_per_article": round(1000 * total, 3),
         "share": {stage: round(s / total, 3) for stage, s in seconds.items()},
     }
+
+
+def stage_bound(
+    cpu: Mapping[str, Mapping[str, Any]], replicas: Mapping[str, int], cores: int
+) -> dict[str, Any] | None:
+    """The tighter of :func:`work_bound` and what each stage's replicas allow at one core
+    each (``min(replicas, cores) x articles per CPU-second``), or None when a CPU is unknown.
+
+    Why a second limit: a stage's replica is one Python process whose work holds the GIL
+    (its model threads aside), so one dedupe replica cannot use the second core that
+    ``work_bound`` counts on. The ratio to this limit says how much the pipeline waits
+    beyond what its replica counts force; ``binding`` names the stage (or ``cores``) that
+    sets it. A replica whose threads do use more than a core can exceed it (a ratio > 1).
+    """
+    limit = work_bound(cpu, cores)
+    if limit is None:
+        return None
+    caps = {
+        stage: round(min(replicas.get(stage, 1), cores) * float(measured["articles_per_cpu_s"]), 1)
+        for stage, measured in cpu.items()
+    }
+    stage, cap = min(caps.items(), key=lambda kv: kv[1])
+    binding = stage if cap < limit["articles_per_s"] else "cores"
+    return {
+        "articles_per_s": min(cap, limit["articles_per_s"]),
+        "binding": binding,
+        "stage_caps": caps,
+    }
