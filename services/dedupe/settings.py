@@ -98,6 +98,14 @@ class DedupeSettings(WiredeskSettings):
         description="word pieces of the opening the model reads",
     )
     embed_batch_size: int = Field(default=features.BATCH_SIZE, ge=1, le=512)
+    embed_commit_budget: int = Field(
+        default=16,
+        ge=0,
+        le=4096,
+        description="most openings one commit waits to embed: a batch whose articles need more "
+        "is decided and committed in consecutive prefixes, so its first articles do not wait "
+        "for the model work of its last (an article's own needs are never split; 0: no bound)",
+    )
     embed_backend: Backend = Field(
         default="onnx",
         description="who runs the model: onnx (ONNX Runtime, ~3x faster) or numpy (reference); "

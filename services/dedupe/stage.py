@@ -260,28 +260,33 @@ class DedupeStage:
         prepared: list[Prepared],
         commit: Callable[[Sequence[Item], int], Awaitable[object]] | None = None,
     ) -> None:
-        """Decide and commit until no other replica committed in between.
+        """Decide and commit until no other replica committed in between; a batch whose
+        embeddings exceed ``embed_commit_budget`` is decided and committed prefix by prefix
+        (each decided against the window its predecessors left, as any batching is).
 
         ``commit(items, trim_before_ms)`` raises :class:`Conflict` (or :class:`NotPending`);
         the default is the single-node all-in-one script, partitions pass their log-first one.
         """
-        for attempt in range(self.settings.max_commit_retries):
-            if not prepared:
-                return
+        failed = 0
+        while prepared:
+            if failed >= self.settings.max_commit_retries:
+                raise RuntimeError(f"gave up committing after {failed} conflicts")
             await self.state.catch_up(self.index, self.lifecycle)
             self.index.evict_older_than(self._window_start_ms())
             if self.lifecycle is not None:
                 self.lifecycle.evict_older_than(self._window_start_ms())
-            items = await self.decide(prepared)
+            items = await self.decide(prepared, budget=self.settings.embed_commit_budget)
             try:
                 if commit is None:
                     await self.state.commit(items, trim_before_ms=self._window_start_ms())
                 else:
                     await commit(items, self._window_start_ms())
             except Conflict:
-                await asyncio.sleep(random.uniform(0, 0.005 * min(attempt + 1, 20)))
+                failed += 1
+                await asyncio.sleep(random.uniform(0, 0.005 * min(failed, 20)))
                 continue
             except NotPending as gone:
+                failed += 1
                 prepared = [p for p in prepared if p[0].id != gone.entry_id]
                 continue
             await self.state.catch_up(self.index, self.lifecycle)
@@ -291,8 +296,7 @@ class DedupeStage:
             PROCESSED.labels(self.name, "replay").inc(counts["replay"])
             PROCESSED.labels(self.name, "late-version").inc(counts["late-version"])
             PROCESSED.labels(self.name, "kill-unknown").inc(counts["kill-unknown"])
-            return
-        raise RuntimeError(f"gave up committing after {self.settings.max_commit_retries} conflicts")
+            prepared = prepared[len(items) :]  # a batch cut at the embedding budget: the rest
 
     @property
     def embedded(self) -> int:
@@ -317,9 +321,15 @@ class DedupeStage:
         lifecycle = self.lifecycle.generation if self.lifecycle is not None else 0
         return self.index.generation, lifecycle
 
-    async def decide(self, prepared: list[Prepared]) -> list[Item]:
+    async def decide(self, prepared: list[Prepared], *, budget: int = 0) -> list[Item]:
         """Decide the batch in one pass: plan every article, embed what the plans need (one
         batched call per encoder), score the plans in order.
+
+        With a ``budget``, only the longest prefix whose articles need at most ``budget``
+        embeddings is decided (always at least one article: its own needs are not split);
+        one item per article of that prefix comes back, and the caller decides the rest
+        after committing it. A prefix decides as the whole batch would have decided it:
+        plans and verdicts read the window and the articles before, never after.
 
         The plans read only hashes, signatures and terms, so they are made before any verdict;
         the one ``await`` (embedding) comes between planning and scoring. If the window or the
@@ -330,22 +340,25 @@ class DedupeStage:
         """
         for _ in range(MAX_PLAN_ROUNDS):
             generation = self._state_generation()
-            planned = self._plan(prepared)
+            planned = self._plan(prepared, budget)
             if planned.needs:
                 for encoder in (MINILM, USE, E5):
                     await self._embed(prepared, planned, encoder)
                 if self._state_generation() != generation:
                     continue
-            unmet_needs = planned.unmet(prepared, self.index)
+            head = prepared[: len(planned.plans)]  # _embed replaced features in ``prepared``
+            unmet_needs = planned.unmet(head, self.index)
             if unmet_needs:  # an opening that cannot be embedded: a bug, not bad input
                 raise RuntimeError(f"embeddings missing after embedding: {sorted(unmet_needs)}")
             if self.lifecycle is not None:
-                return self._decide_lifecycle(prepared, planned, self.lifecycle.pending())
-            return self._decide_batch(prepared, planned)
+                return self._decide_lifecycle(head, planned, self.lifecycle.pending())
+            return self._decide_batch(head, planned)
         raise RuntimeError(f"the window kept changing for {MAX_PLAN_ROUNDS} planning rounds")
 
-    def _plan(self, prepared: list[Prepared]) -> BatchPlan:
-        """Each article's ``cascade.plan`` against the window and the batch before it.
+    def _plan(self, prepared: list[Prepared], budget: int = 0) -> BatchPlan:
+        """Each article's ``cascade.plan`` against the window and the batch before it; with a
+        ``budget``, planning stops before the first article whose needs would take the
+        batch's past it (unless nothing was needed before it).
 
         Which articles the cascade decides is settled here, as the decisions will settle it:
         replays, late versions and kills never are. With lifecycles the batch walks a scratch
@@ -356,18 +369,21 @@ class DedupeStage:
         indexes = [self.index, batch]
         view = self.lifecycle.pending() if self.lifecycle is not None else None
         plans: list[Plan | None] = []
+        needs: set[Need] = set()
         for _, article, features in prepared:
             if article.id in self.index or article.id in batch or not _walk(article, view):
                 plans.append(None)
                 continue
-            plans.append(
-                plan(
-                    article_id=article.id,
-                    features=features,
-                    indexes=indexes,
-                    thresholds=self.thresholds,
-                )
+            planned = plan(
+                article_id=article.id,
+                features=features,
+                indexes=indexes,
+                thresholds=self.thresholds,
             )
+            if budget and needs and len(needs | planned.needs) > budget:
+                break  # the scratch view saw this article: it is discarded with the plan
+            needs |= planned.needs
+            plans.append(planned)
             batch.add(Record(article.id, UNDECIDED, features, seen_ms=0))
         return BatchPlan(plans, batch)
 

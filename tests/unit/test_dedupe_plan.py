@@ -137,3 +137,43 @@ def test_a_window_that_changes_while_the_batch_embeds_is_planned_again(
     record = items[0].record
     assert record is not None and record.story_id == "story-c"  # the copy, found on re-plan
     assert b'"method":"exact"' in items[0].annotated
+
+
+def test_a_budget_decides_a_prefix_and_the_rest_decides_alike_after_it(
+    stage: DedupeStage,
+) -> None:
+    """``embed_commit_budget``: a batch whose needs exceed the budget is decided a prefix at a
+    time; each prefix's records enter the window (as a commit puts them there) before the
+    next is planned, and every article gets the verdict the whole batch gave it."""
+    articles = [seed(i, f"s{i}") for i in range(len(SEEDS))]
+
+    def prepared_for(fresh: DedupeStage) -> list[tuple[Entry, Article, Features]]:
+        features = features_of(fresh, *articles)
+        return [
+            (Entry(f"1-{i}", encode_entry(a)), a, f)
+            for i, (a, f) in enumerate(zip(articles, features, strict=True))
+        ]
+
+    whole = DedupeStage(DedupeSettings())
+    at_once = asyncio.run(whole.decide(prepared_for(whole)))
+    assert len(at_once) == len(articles) and whole.embedded > 2
+
+    cut = DedupeStage(DedupeSettings())
+    rest = prepared_for(cut)
+    prefixes: list[int] = []
+    verdicts = []
+    while rest:
+        before = cut.embedded
+        items = asyncio.run(cut.decide(rest, budget=2))
+        assert items and (cut.embedded - before <= 2 or len(items) == 1)
+        prefixes.append(len(items))
+        for item in items:
+            assert item.record is not None
+            cut.index.add(replace(item.record, seen_ms=int(time.time() * 1000)))
+        verdicts += items
+        rest = rest[len(items) :]
+    assert len(prefixes) > 1  # the budget did cut the batch
+    assert sum(prefixes) == len(articles)
+    assert [v.record.story_id for v in verdicts if v.record] == [
+        v.record.story_id for v in at_once if v.record
+    ]
