@@ -328,8 +328,9 @@ class DedupeStage:
         With a ``budget``, only the longest prefix whose articles need at most ``budget``
         embeddings is decided (always at least one article: its own needs are not split);
         one item per article of that prefix comes back, and the caller decides the rest
-        after committing it. A prefix decides as the whole batch would have decided it:
-        plans and verdicts read the window and the articles before, never after.
+        after committing it. The rest is then decided as any later batch is: plans and
+        verdicts read the window and the articles before, never after (an earlier article's
+        MiniLM vector is read as the log rounds it, as across any batch boundary).
 
         The plans read only hashes, signatures and terms, so they are made before any verdict;
         the one ``await`` (embedding) comes between planning and scoring. If the window or the
