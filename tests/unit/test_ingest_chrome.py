@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from services.ingest import chrome
 from services.ingest.chrome import classify, ends_sentence, features
 
 NEWS_BEFORE = (
@@ -244,3 +245,14 @@ def test_every_call_to_action_phrase_is_recognised(call: str) -> None:
     """One line per alternative of the call-to-action pattern: the phrase pre-check in front
     of it must let each of them through."""
     assert kind_in_context(f"{call} now") == "call-to-action"
+
+
+def test_no_language_code_or_name_holds_a_sentence_ender() -> None:
+    """Why a language switcher can be refused on ``sentence_end`` before it is tokenized:
+    the final ender sits in the last token, and no code or name (lowercased) contains one."""
+    enders = "".join(chrome._SENTENCE_ENDERS)
+    vocabulary = chrome._LANGUAGE_CODES | chrome._LANGUAGE_NAMES
+    assert not [word for word in vocabulary if any(ch in word for ch in enders)]
+    assert chrome._SWITCHER_TOKEN.fullmatch(enders) is not None  # enders are token chars
+    assert classify(["EN | RU | UA"]) == ["language-switcher"]
+    assert classify(["EN | RU | UA.", "The bank said rates would rise on Thursday."])[0] is None
