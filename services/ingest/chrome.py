@@ -17,9 +17,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.ingest.text import word_count, word_set
+from services.ingest.text import WordParts, word_parts, word_set, words_in
 
-__all__ = ["Features", "classify", "ends_sentence", "features"]
+__all__ = ["Features", "classify", "classify_features", "ends_sentence", "features"]
 
 _URL = re.compile(
     r"(?:https?://|www\.|pic\.twitter\.com/)\S+"
@@ -278,6 +278,9 @@ class Features:
     links: int
     handles: int
     lower: str
+    word_parts: WordParts
+    """The parts ``words`` was counted from: normalization sums them over the paragraphs it
+    keeps instead of counting the article's words again (:func:`~services.ingest.text.words_in`)."""
 
     @property
     def link_ratio(self) -> float:
@@ -328,15 +331,17 @@ def features(text: str, index: int = 0, total: int = 1) -> Features:
         len(_URL.findall(text)) if _search_folded(_LINK_HINT, _LINK_HINT_FOLDED, text, lower) else 0
     )
     handles = len(_HANDLE.findall(text)) if "@" in text else 0
+    parts = word_parts(text)
     return Features(
         text=text,
         index=index,
         total=total,
-        words=word_count(text),
+        words=words_in((parts,)),
         sentence_end=ends_sentence(text),
         links=links,
         handles=handles,
         lower=lower,
+        word_parts=parts,
     )
 
 
@@ -534,7 +539,13 @@ def classify(paragraphs: list[str]) -> list[str | None]:
       with nothing under it heads nothing.
     """
     total = len(paragraphs)
-    feats = [features(p, i, total) for i, p in enumerate(paragraphs)]
+    return classify_features([features(p, i, total) for i, p in enumerate(paragraphs)])
+
+
+def classify_features(feats: list[Features]) -> list[str | None]:
+    """:func:`classify` on paragraphs already measured (``features(p, i, len(paragraphs))``
+    for each), for a caller that reads the features again afterwards."""
+    total = len(feats)
     kinds: list[str | None] = [_single(f) for f in feats]
     for i, f in enumerate(feats):
         if f.words <= 30 and _ATTRIBUTION.match(f.text):

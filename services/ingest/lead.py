@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from services.ingest.chrome import features
+from services.ingest.chrome import Features, features
 from services.ingest.text import fingerprint, word_set
 
 __all__ = ["Dateline", "is_heading", "make_title", "same_text", "take_dateline"]
@@ -56,10 +56,14 @@ def take_dateline(paragraph: str) -> Dateline | None:
     return Dateline(place=place, prefix=match.group(0).strip(), rest=rest)
 
 
-def is_heading(paragraph: str) -> bool:
+def is_heading(paragraph: str, measured: Features | None = None) -> bool:
     """A headline-shaped line: short, not a finished sentence, mostly capitalized words,
-    or phrased as a question or exclamation (``Is Moscow Leaving? Yes and No``)."""
-    f = features(paragraph)
+    or phrased as a question or exclamation (``Is Moscow Leaving? Yes and No``).
+
+    ``measured``: the paragraph's features if the caller has them (chrome classification
+    measured every paragraph); the test reads none that depend on the paragraph's position.
+    """
+    f = measured if measured is not None and measured.text == paragraph else features(paragraph)
     if f.words < 3 or f.words > 25 or len(paragraph) > 200:
         return False
     if paragraph.endswith((".", ",", ";", ":")):

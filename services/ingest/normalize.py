@@ -14,14 +14,14 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
-from services.ingest.chrome import classify
+from services.ingest.chrome import Features, classify_features, features
 from services.ingest.dates import match_date_prefix
 from services.ingest.fragment import fragment_text
 from services.ingest.html import EXTRACTORS, extract_html
 from services.ingest.item import is_fragment, with_item_fields
 from services.ingest.lang import detect_language
 from services.ingest.lead import is_heading, make_title, same_text, take_dateline
-from services.ingest.text import fingerprint, paragraphs, repair, word_count
+from services.ingest.text import fingerprint, paragraphs, repair, word_count, word_parts, words_in
 from wiredesk.limits import MAX_SHORT_TEXT_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS, check_date
 from wiredesk.messages import Article, RawArticle, RawArticleV2, Stripped
 
@@ -65,6 +65,9 @@ class _Draft:
     dateline: str | None = None
     extractor: str | None = None
     """Which HTML extractor produced the paragraphs (see services.ingest.html)."""
+    measured: dict[str, Features] = field(default_factory=dict)
+    """The chrome features of each paragraph chrome kept, by its text: the heading test and
+    the word count read them instead of measuring the same paragraphs again."""
 
     def strip(self, kind: str, text: str) -> None:
         self.stripped.append(Stripped(kind=kind, text=text))
@@ -101,12 +104,24 @@ def _take_date_lines(draft: _Draft, limits: Limits) -> None:
 
 def _take_chrome(draft: _Draft) -> None:
     kept: list[str] = []
-    for paragraph, kind in zip(draft.paragraphs, classify(draft.paragraphs), strict=True):
+    total = len(draft.paragraphs)
+    feats = [features(p, i, total) for i, p in enumerate(draft.paragraphs)]
+    for f, kind in zip(feats, classify_features(feats), strict=True):
         if kind is None:
-            kept.append(paragraph)
+            kept.append(f.text)
+            draft.measured[f.text] = f
         else:
-            draft.strip(kind, paragraph)
+            draft.strip(kind, f.text)
     draft.paragraphs = kept
+
+
+def _word_count(draft: _Draft) -> int:
+    """``word_count("\n\n".join(draft.paragraphs))``, summed from the paragraphs' parts:
+    those chrome measured are not counted again (the dateline step rewrites the first)."""
+    measured = draft.measured
+    return words_in(
+        measured[p].word_parts if p in measured else word_parts(p) for p in draft.paragraphs
+    )
 
 
 def _take_heading(draft: _Draft) -> None:
@@ -117,7 +132,7 @@ def _take_heading(draft: _Draft) -> None:
     first = draft.paragraphs[0]
     if draft.title and same_text(first, draft.title):
         draft.strip("title", draft.paragraphs.pop(0))
-    elif draft.title is None and is_heading(first):
+    elif draft.title is None and is_heading(first, draft.measured.get(first)):
         draft.title = first
         draft.strip("title", draft.paragraphs.pop(0))
 
@@ -208,7 +223,7 @@ def normalize(raw: RawArticle, limits: Limits | None = None) -> Article:
     _take_heading(draft)
     _take_dateline(draft)
     text = "\n\n".join(draft.paragraphs)
-    words = word_count(text)
+    words = _word_count(draft)
     # A kill or withheld notice is short by nature and must reach dedupe (it withdraws the
     # item from its story): no minimum, and its headline stands in for an empty body.
     notice = isinstance(raw, RawArticleV2) and raw.pub_status in ("canceled", "withheld")

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import random
 import unicodedata
 
 import pytest
 
 from services.ingest.normalize import fingerprint
-from services.ingest.text import _SPACES, _SPACES_TO_COLLAPSE, needs_ftfy, paragraphs, repair
+from services.ingest.text import (
+    _SPACES,
+    _SPACES_TO_COLLAPSE,
+    needs_ftfy,
+    paragraphs,
+    repair,
+    word_count,
+    word_parts,
+    words_in,
+)
 
 
 @pytest.mark.parametrize(
@@ -102,3 +112,13 @@ def test_the_collapse_pre_check_knows_every_space_the_pattern_collapses() -> Non
 @pytest.mark.parametrize("space", ["\t", "\f", "\v", "\u00a0", "\u1680", "\u2003", "\u3000", "  "])
 def test_every_kind_of_space_is_collapsed(space: str) -> None:
     assert paragraphs(f"one{space}two") == ["one two"]
+
+
+def test_word_parts_add_up_over_paragraphs() -> None:
+    """normalize sums the paragraphs' parts instead of counting the joined article again."""
+    rng = random.Random(3)
+    pieces = ["Kyiv", "said", "中央银行", "日本銀行は", "、", "a", " ", "\n", "“quoted”", "x1", "—"]
+    for _ in range(500):
+        paras = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(4)]
+        joined = "\n\n".join(paras)
+        assert words_in(word_parts(p) for p in paras) == word_count(joined), repr(paras)
