@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 
+import ftfy
 import pytest
 
 from services.ingest.normalize import fingerprint
 from services.ingest.text import (
+    _FTFY_CONFIG,
+    _INVISIBLE,
     _SPACES,
     _SPACES_TO_COLLAPSE,
+    _ends_clause,
     needs_ftfy,
     paragraphs,
     repair,
@@ -122,3 +127,29 @@ def test_word_parts_add_up_over_paragraphs() -> None:
         paras = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(4)]
         joined = "\n\n".join(paras)
         assert words_in(word_parts(p) for p in paras) == word_count(joined), repr(paras)
+
+
+def test_ends_clause_agrees_with_the_pattern_it_replaced() -> None:
+    pattern = re.compile(r"[.!?:;…\"”’»)\]]$")
+    rng = random.Random(5)
+    alphabet = '.!?:;…"”’»)]a \n('
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+        assert _ends_clause(text) == bool(pattern.search(text)), repr(text)
+
+
+def test_repair_skips_only_what_a_clean_text_cannot_need() -> None:
+    """The one-class screen in repair gives what running every check gives."""
+
+    def unscreened(text: str) -> str:
+        if needs_ftfy(text):
+            text = ftfy.fix_text(text, _FTFY_CONFIG)
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+        text = text.replace("\u2029", "\n\n")
+        return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
+
+    rng = random.Random(9)
+    alphabet = "ab é\r\n\u2028\u2029\u200b\u00ad\ufeff&amp;#\x85\x07Ã©â€™\ufb01\uff21\ufffde\u0301"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert repair(text) == unscreened(text), repr(text)
