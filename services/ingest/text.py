@@ -227,5 +227,24 @@ def fingerprint(text: str) -> str:
     for old, new in _FOLD:
         if old in folded:
             folded = folded.replace(old, new)
-    folded = folded.casefold()
-    return " ".join(folded.split())
+    return _single_spaced(folded.casefold())
+
+
+def _single_spaced(text: str) -> str:
+    """``" ".join(text.split())``, without splitting a text whose only other whitespace is the
+    paragraph breaks (what normalize hands over: paragraphs() collapsed every line).
+
+    Splitting builds a string per word (a 3 KB article: 24 us of the fingerprint's 31, measured).
+    Replacing the breaks by spaces keeps the split the same, and a result that is printable
+    (no whitespace but the space is printable; test_ingest_text checks every code point) with
+    no double, leading or trailing space is already what the join would give.
+    """
+    joined = text.replace("\n\n", " ")
+    if (
+        joined.isprintable()
+        and "  " not in joined
+        and not joined.startswith(" ")
+        and not joined.endswith(" ")
+    ):
+        return joined
+    return " ".join(text.split())

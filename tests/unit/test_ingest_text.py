@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 import unicodedata
 
 import ftfy
@@ -16,6 +17,7 @@ from services.ingest.text import (
     _SPACES,
     _SPACES_TO_COLLAPSE,
     _ends_clause,
+    _single_spaced,
     needs_ftfy,
     paragraphs,
     repair,
@@ -153,3 +155,17 @@ def test_repair_skips_only_what_a_clean_text_cannot_need() -> None:
     for _ in range(3000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
         assert repair(text) == unscreened(text), repr(text)
+
+
+def test_the_space_is_the_only_printable_whitespace() -> None:
+    """What lets _single_spaced skip the split: any other whitespace fails isprintable()."""
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    assert [c for c in spaces if c.isprintable()] == [" "]
+
+
+def test_single_spaced_is_split_and_join() -> None:
+    rng = random.Random(13)
+    alphabet = ["a", "Bé", " ", "  ", "\n", "\n\n", "\t", "\u00a0", "\u2028", "\x85", "\u200e"]
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        assert _single_spaced(text) == " ".join(text.split()), repr(text)
