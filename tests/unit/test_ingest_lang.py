@@ -4,6 +4,7 @@ tokenizer walk gives py3langid's own scores to the bit."""
 from __future__ import annotations
 
 import random
+import re
 from typing import TypeVar
 
 import numpy as np
@@ -180,3 +181,14 @@ def _built_like(kind: type[_L], reference: LanguageIdentifier) -> _L:
         norm_probs=True,
         tk_row=reference.tk_row,
     )
+
+
+def test_has_letters_counts_what_deleting_non_letters_leaves() -> None:
+    not_letters = re.compile(r"[\W\d_]+")
+    rng = random.Random(17)
+    alphabet = ["a", "É", "ж", "中", "_", "1", "٣", "²", " ", ".", "\n", "ab_c", "x2y"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        for least in (1, 5, 20):
+            expected = len(not_letters.sub("", text)) >= least
+            assert lang._has_letters(text, least) == expected, repr(text)
