@@ -64,7 +64,9 @@ def pg_server_url() -> Iterator[str]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset in CI
-            server = pgserver.get_server(directory / "data", cleanup_mode="stop")
+            # "delete" stops the server and also takes pgserver's atexit hook off, which would
+            # otherwise log after pytest closed its streams ("--- Logging error ---" at exit)
+            server = pgserver.get_server(directory / "data", cleanup_mode="delete")
         url = str(server.get_uri())
         _check(url)
     except Exception as exc:
