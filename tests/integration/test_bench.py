@@ -68,6 +68,8 @@ def test_quick_bench_reports_every_section(tmp_path: Path) -> None:
         assert positive(run["ratio_to_limit"])
         assert run["stage_bound"]["articles_per_s"] <= run["work_bound"]["articles_per_s"]
         assert positive(run["ratio_to_stage_bound"])
+        assert run["machine_bound"]["articles_per_s"] < run["work_bound"]["articles_per_s"]
+        assert positive(phase["cpu_outside"]["redis"]["cpu_seconds"])
         for stage in ("ingest", "dedupe", "store"):
             assert positive(phase["stages"][stage]["entries_per_s"]), stage
         assert positive(phase["latency_ms"]["p50"])

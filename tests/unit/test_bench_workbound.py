@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.bench.workbound import stage_bound, work_bound
+from tools.bench.workbound import machine_bound, stage_bound, work_bound
 
 
 def test_limit_is_cores_over_the_summed_cpu_per_article() -> None:
@@ -51,3 +51,14 @@ def test_replicas_beyond_the_cores_add_nothing() -> None:
     assert capped is not None
     assert capped["stage_caps"]["dedupe"] == pytest.approx(200.0)
     assert stage_bound({"dedupe": {"articles_per_cpu_s": None}}, {"dedupe": 1}, cores=2) is None
+
+
+def test_the_machine_bound_adds_what_shares_the_cores() -> None:
+    # stages 1 ms + Redis 0.25 ms + publisher 0.25 ms of CPU per article on 2 cores: 1,333/s
+    cpu = {"ingest": {"articles_per_cpu_s": 1000.0}}
+    outside = {"redis": {"articles_per_cpu_s": 4000.0}, "bench": {"articles_per_cpu_s": 4000.0}}
+    limit = machine_bound(cpu, outside, cores=2)
+    assert limit is not None
+    assert limit["articles_per_s"] == pytest.approx(1333.3)
+    assert limit["share"] == {"ingest": pytest.approx(0.667), "redis": 0.167, "bench": 0.167}
+    assert machine_bound(cpu, {}, cores=2) is None

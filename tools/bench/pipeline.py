@@ -24,6 +24,7 @@ Where the times come from, and why:
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -103,6 +104,9 @@ class PhaseResult:
     cpu: dict[str, dict[str, float | None]]
     dead_lettered: int
     samples: list[float] = field(default_factory=list)
+    cpu_outside: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    """CPU of what shares the machine with the stages but is not one: the Redis server and
+    this benchmark process (publisher, store polling), per article of the phase."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -118,9 +122,21 @@ class PhaseResult:
             "latency_to_normalized_ms": self.ingest_latency_ms,
             "latency_to_annotated_ms": self.dedupe_latency_ms,
             "stages": self.stages,
+            "cpu_outside": self.cpu_outside,
             "cpu": self.cpu,
             "dead_lettered": self.dead_lettered,
         }
+
+
+def _per_article(before: float | None, after: float | None, n: int) -> dict[str, float | None]:
+    """CPU seconds between two readings, and articles per CPU-second, as ``cpu`` reports."""
+    if before is None or after is None:
+        return {"cpu_seconds": None, "articles_per_cpu_s": None}
+    used = after - before
+    return {
+        "cpu_seconds": round(used, 3),
+        "articles_per_cpu_s": round(n / used, 1) if used > 0 else None,
+    }
 
 
 class PipelineSession:
@@ -136,8 +152,11 @@ class PipelineSession:
         progress: Progress | None = None,
         timeout: float = 600.0,
         extra_env: dict[str, str] | None = None,
+        redis_pid: int | None = None,
     ) -> None:
         self.redis_url = redis_url
+        self.outside = {"bench": os.getpid(), **({"redis": redis_pid} if redis_pid else {})}
+        """Processes whose CPU each phase reports beside the stages' (``cpu_outside``)."""
         self.namespace = namespace
         self.streams = Streams().prefixed(namespace)
         self.key_prefix = f"{namespace}wd"
@@ -297,6 +316,7 @@ class PipelineSession:
         lens_before = {name: self._xlen(s) for name, s in self._stream_map().items()}
         stored_before = self.store.count()
         cpu_before = self._cpu()
+        outside_before = {name: procfs.cpu_seconds(pid) for name, pid in self.outside.items()}
         start_ms = self._redis_ms()
         wall = time.perf_counter()
         if self.progress is not None:
@@ -305,6 +325,7 @@ class PipelineSession:
         dead = self._wait_stored(stored_before + n, label, lens_before["dlq"])
         wall_seconds = time.perf_counter() - wall
         cpu_after = self._cpu()
+        outside_after = {name: procfs.cpu_seconds(pid) for name, pid in self.outside.items()}
         self.published += n
         ids = {a.id for a in articles}
         raw_ms = self._ids_to_ms(self.streams.raw, start_ms, ids)
@@ -335,6 +356,10 @@ class PipelineSession:
             cpu=cpu,
             dead_lettered=dead,
             samples=latencies,
+            cpu_outside={
+                name: _per_article(outside_before[name], outside_after[name], n)
+                for name in self.outside
+            },
         )
 
     def _stream_map(self) -> dict[str, str]:

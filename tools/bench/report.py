@@ -91,6 +91,15 @@ def _throughput(results: dict[str, Any], console: Console) -> None:
                 f"{staged['articles_per_s']:,.1f} articles/s (one core per replica; set by "
                 f"{staged['binding']}); the pipeline reached {reached} of it"
             )
+        machine = run.get("machine_bound")
+        if machine:
+            console.print(
+                f"machine-bound limit, dedupe x{run['dedupe_replicas']}: "
+                f"{machine['articles_per_s']:,.1f} articles/s with Redis' and the benchmark's "
+                f"own CPU in the sum (shares: "
+                f"{', '.join(f'{k} {v:.0%}' for k, v in machine['share'].items())}); "
+                f"the pipeline reached {_ratio(run.get('ratio_to_machine_bound'))} of it"
+            )
 
 
 def _cluster(results: dict[str, Any], console: Console) -> None:

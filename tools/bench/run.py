@@ -39,7 +39,7 @@ from tools.bench import procfs
 from tools.bench.corpus import DEFAULT_DEV_SET, CorpusSpec, generate, load_bases
 from tools.bench.report import plot, print_tables, write_json
 from tools.bench.stats import ratio
-from tools.bench.workbound import stage_bound, work_bound
+from tools.bench.workbound import machine_bound, stage_bound, work_bound
 
 PHASES = ("limit", "pipeline", "latency", "growth", "cluster")
 CAVEAT = (
@@ -271,6 +271,7 @@ def run(options: BenchOptions, console: Console) -> dict[str, Any]:
             _pipeline(
                 options,
                 redis_url=server.url,
+                redis_pid=server.pid,
                 workdir=Path(tmp),
                 raws=corpus.raws,
                 results=results,
@@ -322,6 +323,7 @@ def _pipeline(
     options: BenchOptions,
     *,
     redis_url: str,
+    redis_pid: int | None = None,
     workdir: Path,
     raws: list[Any],
     results: dict[str, Any],
@@ -343,6 +345,7 @@ def _pipeline(
             dedupe_replicas=replicas,
             progress=progress,
             timeout=options.timeout,
+            redis_pid=redis_pid,
         ) as session:
             warm = generate(
                 CorpusSpec(
@@ -355,6 +358,7 @@ def _pipeline(
             memory = session.memory()
             bound = work_bound(phase.cpu, os.cpu_count() or 1)
             staged = stage_bound(phase.cpu, {"dedupe": replicas}, os.cpu_count() or 1)
+            machine = machine_bound(phase.cpu, phase.cpu_outside, os.cpu_count() or 1)
             runs.append(
                 {
                     "dedupe_replicas": replicas,
@@ -369,6 +373,10 @@ def _pipeline(
                     "stage_bound": staged,
                     "ratio_to_stage_bound": ratio(phase.articles_per_s, staged["articles_per_s"])
                     if staged
+                    else None,
+                    "machine_bound": machine,
+                    "ratio_to_machine_bound": ratio(phase.articles_per_s, machine["articles_per_s"])
+                    if machine
                     else None,
                     "rss": memory["rss"],
                 }

@@ -64,3 +64,19 @@ def stage_bound(
         "binding": binding,
         "stage_caps": caps,
     }
+
+
+def machine_bound(
+    cpu: Mapping[str, Mapping[str, Any]],
+    outside: Mapping[str, Mapping[str, Any]],
+    cores: int,
+) -> dict[str, Any] | None:
+    """:func:`work_bound` with the CPU of what shares the cores with the stages added to the
+    sum (``outside``: the Redis server, the benchmark's publisher), or None when unknown.
+
+    Why: on a benchmark machine the stages are not alone; Redis' work on every entry and
+    the load generator's take cores too. Ahead of ``work_bound`` by what those cost, this
+    limit says how much of the gap to it is theirs and how much is the pipeline waiting."""
+    if not outside:
+        return None
+    return work_bound({**cpu, **outside}, cores)
