@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from services.ingest.text import WordParts, word_parts, word_set, words_in
 
-__all__ = ["Features", "classify", "classify_features", "ends_sentence", "features"]
+__all__ = ["Features", "classify", "classify_features", "ends_sentence", "features", "measure"]
 
 _URL = re.compile(
     r"(?:https?://|www\.|pic\.twitter\.com/)\S+"
@@ -551,13 +551,18 @@ def classify(paragraphs: list[str]) -> list[str | None]:
     - a run of short unpunctuated lines closing the document is a footer: a subheading
       with nothing under it heads nothing.
     """
+    return classify_features(measure(paragraphs))
+
+
+def measure(paragraphs: list[str]) -> list[Features]:
+    """Each paragraph's :func:`features`, with its position in the document."""
     total = len(paragraphs)
-    return classify_features([features(p, i, total) for i, p in enumerate(paragraphs)])
+    return [features(p, i, total) for i, p in enumerate(paragraphs)]
 
 
 def classify_features(feats: list[Features]) -> list[str | None]:
-    """:func:`classify` on paragraphs already measured (``features(p, i, len(paragraphs))``
-    for each), for a caller that reads the features again afterwards."""
+    """:func:`classify` on paragraphs already measured (:func:`measure`), for a caller that
+    reads the features again afterwards."""
     total = len(feats)
     kinds: list[str | None] = [_single(f) for f in feats]
     for i, f in enumerate(feats):

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
-from services.ingest.chrome import Features, classify_features, features
+from services.ingest.chrome import Features, classify_features, measure
 from services.ingest.dates import match_date_prefix
 from services.ingest.fragment import fragment_text
 from services.ingest.html import EXTRACTORS, extract_html
@@ -104,8 +104,7 @@ def _take_date_lines(draft: _Draft, limits: Limits) -> None:
 
 def _take_chrome(draft: _Draft) -> None:
     kept: list[str] = []
-    total = len(draft.paragraphs)
-    feats = [features(p, i, total) for i, p in enumerate(draft.paragraphs)]
+    feats = measure(draft.paragraphs)
     for f, kind in zip(feats, classify_features(feats), strict=True):
         if kind is None:
             kept.append(f.text)
