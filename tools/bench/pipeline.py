@@ -128,15 +128,17 @@ class PhaseResult:
         }
 
 
-def _per_article(before: float | None, after: float | None, n: int) -> dict[str, float | None]:
-    """CPU seconds between two readings, and articles per CPU-second, as ``cpu`` reports."""
-    if before is None or after is None:
-        return {"cpu_seconds": None, "articles_per_cpu_s": None}
-    used = after - before
+def _per_article(used: float | None, n: int) -> dict[str, float | None]:
+    """CPU seconds a phase of ``n`` articles used (None: unknown), and articles per
+    CPU-second: each entry of a phase's ``cpu`` and ``cpu_outside``."""
     return {
-        "cpu_seconds": round(used, 3),
-        "articles_per_cpu_s": round(n / used, 1) if used > 0 else None,
+        "cpu_seconds": round(used, 3) if used is not None else None,
+        "articles_per_cpu_s": round(n / used, 1) if used is not None and used > 0 else None,
     }
+
+
+def _used(before: float | None, after: float | None) -> float | None:
+    return after - before if before is not None and after is not None else None
 
 
 class PipelineSession:
@@ -357,7 +359,7 @@ class PipelineSession:
             dead_lettered=dead,
             samples=latencies,
             cpu_outside={
-                name: _per_article(outside_before[name], outside_after[name], n)
+                name: _per_article(_used(outside_before[name], outside_after[name]), n)
                 for name in self.outside
             },
         )
@@ -423,17 +425,8 @@ class PipelineSession:
     ) -> dict[str, dict[str, float | None]]:
         out: dict[str, dict[str, float | None]] = {}
         for service, pids in self.pids().items():
-            used = 0.0
-            known = False
-            for pid in pids:
-                b, a = before.get(pid), after.get(pid)
-                if a is not None and b is not None:
-                    used += a - b
-                    known = True
-            out[service] = {
-                "cpu_seconds": round(used, 3) if known else None,
-                "articles_per_cpu_s": round(n / used, 1) if known and used > 0 else None,
-            }
+            known = [u for pid in pids if (u := _used(before.get(pid), after.get(pid))) is not None]
+            out[service] = _per_article(sum(known) if known else None, n)
         return out
 
     # -- memory ------------------------------------------------------------------------------

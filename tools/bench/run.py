@@ -367,17 +367,11 @@ def _pipeline(
                     if limit_rate
                     else None,
                     "work_bound": bound,
-                    "ratio_to_work_bound": ratio(phase.articles_per_s, bound["articles_per_s"])
-                    if bound
-                    else None,
+                    "ratio_to_work_bound": _ratio_to(phase.articles_per_s, bound),
                     "stage_bound": staged,
-                    "ratio_to_stage_bound": ratio(phase.articles_per_s, staged["articles_per_s"])
-                    if staged
-                    else None,
+                    "ratio_to_stage_bound": _ratio_to(phase.articles_per_s, staged),
                     "machine_bound": machine,
-                    "ratio_to_machine_bound": ratio(phase.articles_per_s, machine["articles_per_s"])
-                    if machine
-                    else None,
+                    "ratio_to_machine_bound": _ratio_to(phase.articles_per_s, machine),
                     "rss": memory["rss"],
                 }
             )
@@ -389,6 +383,11 @@ def _pipeline(
                     results["profile"] = _profile(options, session, workdir, console)
     if runs:
         results["pipeline"] = runs
+
+
+def _ratio_to(rate: float, bound: dict[str, Any] | None) -> float | None:
+    """A run's rate over one of its limits (``work_bound`` and its kin), None without one."""
+    return ratio(rate, bound["articles_per_s"]) if bound else None
 
 
 def _latency(
